@@ -1,0 +1,3 @@
+export type { DirectionName } from './connection.js';
+export { EmulatedLink, type LinkEvents, type LinkStats } from './link.js';
+export type { EmulatedLinkOptions, HostPort } from './options.js';

@@ -1,11 +1,19 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('see roam at work: a transfer over two emulated paths while faults hit them')
-    .action(async () => {
+    .addOption(
+      new Option(
+        '--network <kind>',
+        'lab (namespaces, needs root), inprocess (loopback links), or auto',
+      )
+        .choices(['auto', 'lab', 'inprocess'])
+        .default('auto'),
+    )
+    .action(async (opts: { network: 'auto' | 'lab' | 'inprocess' }) => {
       const { runDemo } = await import('../demo/demo.js');
-      await runDemo();
+      await runDemo({ network: opts.network });
     });
 }

@@ -14,6 +14,7 @@ const program = new Command('roam')
       .default('warn'),
   )
   .option('--json', 'print machine-readable JSON where a command reports state', false)
+  .enablePositionalOptions()
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
   .hook('preAction', (cmd) => {

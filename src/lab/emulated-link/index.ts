@@ -1,3 +1,4 @@
 export type { DirectionName } from './connection.js';
-export { EmulatedLink, type LinkEvents, type LinkStats } from './link.js';
+export type { LinkStats } from './counters.js';
+export { EmulatedLink, type LinkEvents } from './link.js';
 export type { EmulatedLinkOptions, HostPort } from './options.js';

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type Server, type Socket } from 'node:net';
-import { RoamError } from '../../errors.js';
+import type { Server, Socket } from 'node:net';
 import { Connection, type DirectionName } from './connection.js';
-import type { DirectionHooks } from './direction.js';
+import { LinkCounters, type LinkStats } from './counters.js';
+import { closeServer, listen } from './listener.js';
 import {
   checkDelay,
   checkRate,
@@ -11,22 +11,6 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-
-export interface LinkStats {
-  /** Connections accepted since start. */
-  connections: number;
-  /** Connections with at least one socket still open. */
-  active: number;
-  /** Bytes handed to the target side (client -> target) and to the client side. */
-  bytesUp: number;
-  bytesDown: number;
-  /** Bytes read and thrown away because the link was stalled, in flight ones included. */
-  droppedDuringStall: number;
-  /** Bytes queued inside the emulator now, all connections and directions. */
-  queuedBytes: number;
-  /** Largest queue any one direction of any connection has held (bounded by bufferBytes). */
-  peakQueuedBytes: number;
-}
 
 export interface LinkEvents {
   connection: [info: { id: number; remote: HostPort }];
@@ -50,7 +34,10 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
   #stalled = false;
   #isDown = false;
   #closed = false;
-  #s = { connections: 0, bytesUp: 0, bytesDown: 0, droppedDuringStall: 0, queued: 0, peak: 0 };
+  readonly #counters = new LinkCounters(
+    (info) => this.emit('drop', info),
+    (info) => this.emit('backpressure', info),
+  );
 
   static async start(options: EmulatedLinkOptions): Promise<EmulatedLink> {
     const link = new EmulatedLink(resolveOptions(options));
@@ -75,7 +62,7 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
   }
 
   get queuedBytes(): number {
-    return this.#s.queued;
+    return this.#counters.queuedBytes;
   }
 
   get stalled(): boolean {
@@ -152,16 +139,7 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
   }
 
   stats(): LinkStats {
-    const { connections, bytesUp, bytesDown, droppedDuringStall, queued, peak } = this.#s;
-    return {
-      connections,
-      active: this.#conns.size,
-      bytesUp,
-      bytesDown,
-      droppedDuringStall,
-      queuedBytes: queued,
-      peakQueuedBytes: peak,
-    };
+    return this.#counters.snapshot(this.#conns.size);
   }
 
   /** Stop listening, destroy every socket, cancel every timer; resolves once all are closed. */
@@ -179,30 +157,9 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
   }
 
   async #listen(at: HostPort): Promise<void> {
-    const server = createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(at.port, at.host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code ?? 'error';
-      throw new RoamError(
-        'ROAM_LINK_LISTEN',
-        `link "${this.name}": cannot listen on ${at.host}:${at.port} (${code}); free the port or use port 0`,
-        { cause: err },
-      );
-    }
-    // After listening, an error here concerns one incoming connection (e.g. EMFILE on accept);
-    // that client simply fails to connect, which is what a path would do too.
-    server.on('error', () => {});
-    const bound = server.address();
-    if (bound !== null && typeof bound === 'object')
-      this.#address = { host: at.host, port: bound.port };
+    const { server, address } = await listen(this.name, at, (s) => this.#accept(s));
     this.#server = server;
+    this.#address = address;
   }
 
   #accept(socket: Socket): void {
@@ -219,34 +176,15 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
       bufferBytes: o.bufferBytes,
       now: o.now,
       isStalled: () => this.#stalled,
-      hooks: (cid, direction) => this.#hooks(cid, direction),
+      hooks: (cid, direction) => this.#counters.hooks(cid, direction),
       closed: (c) => this.#forget(c),
     });
     this.#conns.add(conn);
-    this.#s.connections++;
+    this.#counters.connections++;
     this.emit('connection', {
       id,
       remote: { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 },
     });
-  }
-
-  #hooks(id: number, direction: DirectionName): DirectionHooks {
-    const s = this.#s;
-    return {
-      delivered: (n) => {
-        if (direction === 'up') s.bytesUp += n;
-        else s.bytesDown += n;
-      },
-      dropped: (n) => {
-        s.droppedDuringStall += n;
-        this.emit('drop', { id, direction, bytes: n });
-      },
-      queued: (delta, nowQueued) => {
-        s.queued += delta;
-        if (nowQueued > s.peak) s.peak = nowQueued;
-      },
-      backpressure: (paused) => this.emit('backpressure', { id, direction, paused }),
-    };
   }
 
   #forget(conn: Connection): void {
@@ -264,9 +202,4 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
   #retime(): void {
     for (const c of this.#conns) c.retime();
   }
-}
-
-function closeServer(server: Server | undefined): Promise<void> {
-  if (server === undefined) return Promise.resolve();
-  return new Promise((resolve) => server.close(() => resolve()));
 }

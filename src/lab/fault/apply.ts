@@ -59,7 +59,7 @@ export async function applyFault(
       break;
     case 'down': {
       const ep = link[fault.side];
-      await runSteps([ip(names.hostNs(ep.host), 'link', 'set', ep.ifname, 'down')]);
+      await runSteps([ip(names.hostNs(ep.host), 'link', 'set', 'dev', ep.ifname, 'down')]);
       break;
     }
     case 'up': {

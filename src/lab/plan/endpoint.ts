@@ -20,7 +20,7 @@ export function endpointTable(index: number): number {
 export function endpointAddressSteps(ns: string, ep: Endpoint): Step[] {
   return [
     ip(ns, 'addr', 'replace', `${ep.ip}/${ep.prefixLen}`, 'dev', ep.ifname),
-    ip(ns, 'link', 'set', ep.ifname, 'up'),
+    ip(ns, 'link', 'set', 'dev', ep.ifname, 'up'),
   ];
 }
 

@@ -29,8 +29,8 @@ export function labNames(id: string): LabNames {
 
 /** Interfaces inside a wire namespace: the veth ends toward each host, their bridges and taps. */
 export const WIRE_DEVICES = {
-  vethA: 'a',
-  vethB: 'b',
+  vethA: 'va',
+  vethB: 'vb',
   bridgeA: 'bra',
   bridgeB: 'brb',
   tapA: 'ta',

@@ -83,7 +83,7 @@ export function rateStep(ns: string, dev: string, rateBps: number, queuePackets:
 function wireSteps(link: LinkSpec, names: LabNames): Step[] {
   const ns = names.linkNs(link.name);
   const steps: Step[] = [
-    ip(ns, 'link', 'set', 'lo', 'up'),
+    ip(ns, 'link', 'set', 'dev', 'lo', 'up'),
     ip(
       ns,
       'link',
@@ -131,11 +131,11 @@ function wireSteps(link: LinkSpec, names: LabNames): Step[] {
         '0',
       ),
       ip(ns, 'tuntap', 'add', 'mode', 'tap', 'name', tap),
-      ip(ns, 'link', 'set', veth, 'master', bridge),
-      ip(ns, 'link', 'set', tap, 'master', bridge),
-      ip(ns, 'link', 'set', veth, 'up'),
-      ip(ns, 'link', 'set', tap, 'up'),
-      ip(ns, 'link', 'set', bridge, 'up'),
+      ip(ns, 'link', 'set', 'dev', veth, 'master', bridge),
+      ip(ns, 'link', 'set', 'dev', tap, 'master', bridge),
+      ip(ns, 'link', 'set', 'dev', veth, 'up'),
+      ip(ns, 'link', 'set', 'dev', tap, 'up'),
+      ip(ns, 'link', 'set', 'dev', bridge, 'up'),
     );
   }
   // a → b leaves the wire through veth b; b → a through veth a.
@@ -162,7 +162,7 @@ export function planUp(topology: Topology, names: LabNames): Step[] {
   const byHost = endpointsByHost(topology);
   for (const host of topology.hosts) {
     const ns = names.hostNs(host.name);
-    steps.push(ip(ns, 'link', 'set', 'lo', 'up'));
+    steps.push(ip(ns, 'link', 'set', 'dev', 'lo', 'up'));
     // Renumbering within a subnet: without promote_secondaries, deleting the old primary
     // address also deletes the new secondary one (LAB-NOTES).
     steps.push(

@@ -1,0 +1,111 @@
+import { output, printJson } from '../cli/output.js';
+import { isRoot } from '../lab/lab.js';
+import { contentSha256 } from './content.js';
+import { type PathView, renderLive, renderSummary } from './display.js';
+import type { DemoNetwork } from './network.js';
+import { inProcessNetwork } from './network-inprocess.js';
+import { labNetwork } from './network-lab.js';
+import { DEMO_FAULTS, DEMO_LIMIT_MS, DEMO_PATHS, DEMO_SEED } from './scenario.js';
+
+export interface DemoOptions {
+  network?: 'auto' | 'lab' | 'inprocess';
+}
+
+/** Runs the demo story on the lab (root) or in-process links, live on the terminal. */
+export async function runDemo(options: DemoOptions = {}): Promise<PathView[]> {
+  const useLab = options.network === 'lab' || (options.network !== 'inprocess' && isRoot());
+  const network: DemoNetwork = useLab ? await labNetwork() : await inProcessNetwork();
+  const tty = process.stdout.isTTY && !output.json;
+  const header = `roam demo — two paths, a plain TCP download on each, faults on a schedule\nnetwork: ${network.description}`;
+  const started = performance.now();
+  const elapsed = () => performance.now() - started;
+  const views = new Map<string, PathView>(
+    DEMO_PATHS.map((p) => [
+      p.name,
+      {
+        name: p.name,
+        total: p.sizeBytes,
+        bytes: 0,
+        rateBps: 0,
+        rttMs: undefined,
+        lastRttAt: 0,
+        outcome: undefined,
+      },
+    ]),
+  );
+  const events: string[] = [];
+  const timers: NodeJS.Timeout[] = [];
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  const checkAllDone = () => [...views.values()].every((v) => v.outcome) && finish();
+
+  try {
+    network.rtt.on('rtt', (path, ms) => {
+      const v = views.get(path);
+      if (v) Object.assign(v, { rttMs: ms, lastRttAt: elapsed() });
+    });
+    for (const [name, transfer] of await network.start()) {
+      const v = views.get(name) as PathView;
+      const expected = contentSha256(DEMO_SEED, v.total);
+      transfer.on('progress', (bytes) => {
+        v.bytes = bytes;
+      });
+      transfer.on('done', (r) => {
+        v.bytes = r.bytes;
+        v.outcome = {
+          kind: 'done',
+          ms: elapsed(),
+          shaOk: r.bytes === v.total && r.sha256 === expected,
+        };
+        checkAllDone();
+      });
+      transfer.on('failed', (r) => {
+        v.bytes = r.bytes;
+        v.outcome = { kind: 'failed', ms: elapsed(), code: r.code };
+        checkAllDone();
+      });
+    }
+    for (const f of DEMO_FAULTS) {
+      timers.push(
+        setTimeout(() => {
+          events.push(`+${(f.atMs / 1000).toFixed(1)} s  ${f.label}`);
+          network
+            .fault(f.path, f.kind)
+            .catch((err: Error) => events.push(`fault failed: ${err.message}`));
+        }, f.atMs),
+      );
+    }
+    timers.push(setTimeout(finish, DEMO_LIMIT_MS));
+    // Rates from bytes over the last second, redrawn four times a second.
+    const history = new Map<string, number[]>();
+    let drawn = 0;
+    const tick = setInterval(() => {
+      for (const v of views.values()) {
+        const h = history.get(v.name) ?? [];
+        h.push(v.bytes);
+        if (h.length > 5) h.shift();
+        history.set(v.name, h);
+        v.rateBps =
+          h.length > 1 ? ((h[h.length - 1] ?? 0) - (h[0] ?? 0)) / ((h.length - 1) * 0.25) : 0;
+      }
+      const screen = renderLive([...views.values()], elapsed(), events, header);
+      if (tty) {
+        process.stdout.write(`${drawn ? `\x1b[${drawn}A\x1b[J` : ''}${screen}\n`);
+        drawn = screen.split('\n').length;
+      } else if (!output.json && Math.round(elapsed() / 250) % 4 === 0) {
+        process.stdout.write(`${screen.split('\n').slice(2).join('\n')}\n`);
+      }
+    }, 250);
+    timers.push(tick);
+    await finished;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    await network.close();
+  }
+  const result = [...views.values()];
+  if (output.json) printJson({ network: network.description, paths: result });
+  else process.stdout.write(renderSummary(result, network.description));
+  return result;
+}

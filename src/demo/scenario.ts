@@ -1,0 +1,31 @@
+/** The demo's story, the same on both networks: two paths, two downloads, faults on a schedule. */
+
+export interface DemoPathSpec {
+  name: string;
+  rateMbit: number;
+  rttMs: number;
+  sizeBytes: number;
+}
+
+export const DEMO_PATHS: DemoPathSpec[] = [
+  { name: 'wifi', rateMbit: 20, rttMs: 20, sizeBytes: 24 << 20 },
+  { name: 'cellular', rateMbit: 8, rttMs: 80, sizeBytes: 12 << 20 },
+];
+
+export interface DemoFault {
+  atMs: number;
+  path: string;
+  /** stall, up, or cut (the path's address goes away: a move). */
+  kind: 'stall' | 'up' | 'cut';
+  label: string;
+}
+
+export const DEMO_FAULTS: DemoFault[] = [
+  { atMs: 4000, path: 'wifi', kind: 'stall', label: 'wifi stalls (packets silently dropped)' },
+  { atMs: 9000, path: 'wifi', kind: 'up', label: 'wifi recovers' },
+  { atMs: 11000, path: 'cellular', kind: 'cut', label: 'cellular: the laptop moves (new address)' },
+];
+
+export const DEMO_SEED = 'roam-demo';
+/** The demo gives up on transfers still running after this long. */
+export const DEMO_LIMIT_MS = 25_000;

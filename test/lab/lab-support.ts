@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { isRoot, Lab } from '../../src/lab/lab.js';
+import { stateDir } from '../../src/lab/state.js';
+import { labNamespaces, wireDaemons } from '../../src/lab/teardown.js';
+import { parseTopology } from '../../src/lab/topology/load.js';
+import type { Topology } from '../../src/lab/topology/model.js';
+
+/** Why lab tests cannot run here, or undefined when they can. */
+export function labSkipReason(): string | undefined {
+  if (!isRoot()) return 'needs root (network namespaces, tun devices); CI runs it as root';
+  return undefined;
+}
+
+/** client ── wifi ── router ── srv (NAT on the router's side) ── server */
+export function simpleTopology(overrides: { wifi?: Record<string, unknown> } = {}): Topology {
+  return parseTopology({
+    name: 'simple',
+    hosts: { client: {}, router: { forward: true }, server: {} },
+    links: [
+      {
+        name: 'wifi',
+        a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
+        b: { host: 'router', ip: '10.1.0.1/24' },
+        ...overrides.wifi,
+      },
+      {
+        name: 'srv',
+        a: { host: 'router', ip: '10.9.0.1/24', nat: true },
+        b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
+      },
+    ],
+  });
+}
+
+/** Nothing of the lab is left: namespaces, daemon, state. */
+export function assertLabGone(id: string): void {
+  assert.deepEqual(labNamespaces(id), [], 'namespaces left behind');
+  assert.deepEqual(
+    wireDaemons().filter((d) => d.labId === id),
+    [],
+    'wire daemon left running',
+  );
+  assert.equal(existsSync(stateDir(id)), false, 'state left behind');
+}
+
+export async function withLab<T>(topology: Topology, fn: (lab: Lab) => Promise<T>): Promise<T> {
+  const lab = await Lab.up(topology);
+  try {
+    return await fn(lab);
+  } finally {
+    await lab.down();
+  }
+}
+
+export async function pingRttMs(
+  lab: Lab,
+  host: string,
+  target: string,
+  count: number,
+  intervalS: number,
+): Promise<{ avg: number; loss: number }> {
+  const { stdout } = await lab.exec(
+    host,
+    ['ping', '-n', '-q', '-c', String(count), '-i', String(intervalS), '-W', '2', target],
+    { mayFail: true },
+  );
+  const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(stdout);
+  const rtt = /= [\d.]+\/([\d.]+)\//.exec(stdout);
+  assert.ok(loss, `ping printed no summary: ${stdout}`);
+  return { avg: rtt ? Number(rtt[1]) : Number.NaN, loss: Number(loss[1]) / 100 };
+}

@@ -1,0 +1,262 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { isRoamError } from '../../src/errors.js';
+import { Lab } from '../../src/lab/lab.js';
+import { labNamespaces, wireDaemons } from '../../src/lab/teardown.js';
+import { assertLabGone, labSkipReason, pingRttMs, simpleTopology, withLab } from './lab-support.js';
+import { Probe } from './probe.js';
+
+/** A measurement window: the test asserts what did not happen during it. */
+const observe = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const OWN_LAB = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'own-lab.js');
+const skip = labSkipReason();
+if (skip) console.log(`# lab tests skipped: ${skip}`);
+
+describe('lab: measured delay, rate and loss', { skip }, () => {
+  test('RTT through one link is 2 × the one-way delay, within 1 ms and 10%, at 20, 80 and 200 ms', async () => {
+    await withLab(simpleTopology(), async (lab) => {
+      const base = await pingRttMs(lab, 'client', '10.1.0.1', 10, 0.05);
+      assert.ok(base.avg < 1, `a wire with no delay adds ${base.avg} ms`);
+      for (const rttMs of [20, 80, 200]) {
+        await lab.fault('wifi', 'delay', rttMs / 2);
+        const { avg, loss } = await pingRttMs(
+          lab,
+          'client',
+          '10.1.0.1',
+          rttMs === 200 ? 8 : 10,
+          0.2,
+        );
+        assert.equal(loss, 0);
+        const error = avg - rttMs;
+        console.log(
+          `# RTT configured ${rttMs} ms, measured ${avg.toFixed(3)} ms (error ${error.toFixed(3)} ms)`,
+        );
+        assert.ok(Math.abs(error) <= 1, `RTT ${avg} ms for ${rttMs} ms configured`);
+        assert.ok(Math.abs(error) <= rttMs * 0.1);
+      }
+    });
+  });
+
+  test('TCP throughput is within 10% of the configured rate at 5, 20 and 100 Mbit/s', async () => {
+    await withLab(simpleTopology({ wifi: { rate: '5mbit', delay: '2ms' } }), async (lab) => {
+      const server = lab.spawn('server', ['iperf3', '-s', '-p', '5201', '--forceflush'], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.stdout?.on(
+            'data',
+            (d: Buffer) => d.toString().includes('Server listening') && resolve(),
+          );
+          server.once('exit', () => reject(new Error('iperf3 server exited')));
+          setTimeout(
+            () => reject(new Error('iperf3 server did not start in 10 s')),
+            10_000,
+          ).unref();
+        });
+        for (const mbit of [5, 20, 100]) {
+          await lab.fault('wifi', 'rate', `${mbit}mbit`);
+          const { stdout } = await lab.exec('client', [
+            'iperf3',
+            '-c',
+            '10.9.0.2',
+            '-p',
+            '5201',
+            '-t',
+            '3',
+            '-O',
+            '1',
+            '-C',
+            'cubic',
+            '-J',
+          ]);
+          const measured =
+            (JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } }).end
+              .sum_received.bits_per_second / 1e6;
+          console.log(
+            `# rate configured ${mbit} Mbit/s, TCP goodput ${measured.toFixed(2)} Mbit/s (${((measured / mbit) * 100).toFixed(1)}%)`,
+          );
+          assert.ok(
+            Math.abs(measured - mbit) <= mbit * 0.1,
+            `${measured} Mbit/s for ${mbit} configured`,
+          );
+        }
+      } finally {
+        server.kill('SIGKILL');
+      }
+    });
+  });
+
+  test('loss drops the configured share of frames in each direction', async () => {
+    await withLab(simpleTopology({ wifi: { loss: 0.1 } }), async (lab) => {
+      const { loss } = await pingRttMs(lab, 'client', '10.1.0.1', 1000, 0.002);
+      const stats = (await lab.stats()) as Record<
+        string,
+        { ab: { rxPackets: number; dropLoss: number } }
+      >;
+      const ab = stats.wifi?.ab;
+      assert.ok(ab && ab.rxPackets >= 1000);
+      const share = ab.dropLoss / ab.rxPackets;
+      console.log(
+        `# loss configured 0.1 per direction: wire dropped ${share.toFixed(4)}, ping lost ${loss.toFixed(3)} (expected 0.19)`,
+      );
+      assert.ok(Math.abs(share - 0.1) < 0.03, `wire dropped ${share}`);
+      assert.ok(Math.abs(loss - 0.19) < 0.05, `ping lost ${loss}`);
+    });
+  });
+});
+
+describe('lab: faults do what they claim', { skip }, () => {
+  test('stall: a TCP transfer stops with no reset and no error, and resumes after up', async () => {
+    await withLab(simpleTopology({ wifi: { rate: '50mbit', delay: '5ms' } }), async (lab) => {
+      const server = new Probe(lab, 'server', ['serve', '7000', '--send']);
+      const client = new Probe(lab, 'client', ['stream', '10.9.0.2', '7000']);
+      try {
+        await server.waitFor((e) => e.event === 'listening');
+        await client.waitFor(
+          (e) => e.event === 'progress' && (e.bytes ?? 0) > 1_000_000,
+          10_000,
+          '1 MB received',
+        );
+        await lab.fault('wifi', 'stall');
+        // Frames already past the wire may still land; after that, nothing may arrive.
+        await client.next((e) => e.event === 'progress');
+        await client.next((e) => e.event === 'progress');
+        const before = client.bytes;
+        await observe(1500);
+        const after = client.bytes;
+        console.log(`# stall: ${after - before} bytes arrived in 1.5 s of stall`);
+        assert.equal(after, before, 'bytes arrived through a stalled link');
+        assert.ok(
+          !client.events.some((e) => ['error', 'end', 'close'].includes(e.event)),
+          'the client saw an error',
+        );
+        assert.ok(
+          !server.events.some((e) => ['error', 'end', 'close'].includes(e.event)),
+          'the server saw an error',
+        );
+        await lab.fault('wifi', 'up');
+        await client.waitFor(
+          (e) => e.event === 'progress' && (e.bytes ?? 0) > after,
+          20_000,
+          'bytes after the stall',
+        );
+      } finally {
+        await Promise.all([client.stop(), server.stop()]);
+      }
+    });
+  });
+
+  test('down: new connections fail at once; up: they work again', async () => {
+    await withLab(simpleTopology(), async (lab) => {
+      const server = new Probe(lab, 'server', ['serve', '7001']);
+      try {
+        await server.waitFor((e) => e.event === 'listening');
+        await lab.fault('wifi', 'down');
+        const failed = new Probe(lab, 'client', ['connect', '10.9.0.2', '7001']);
+        const e = await failed.waitFor((x) => x.event === 'error' || x.event === 'connected', 3000);
+        await failed.stop();
+        assert.equal(e.event, 'error');
+        assert.ok(['ENETUNREACH', 'EHOSTUNREACH'].includes(e.code ?? ''), `got ${e.code}`);
+        await lab.fault('wifi', 'up');
+        const ok = new Probe(lab, 'client', ['connect', '10.9.0.2', '7001']);
+        assert.equal(
+          (await ok.waitFor((x) => x.event === 'error' || x.event === 'connected', 5000)).event,
+          'connected',
+        );
+        await ok.stop();
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
+  test('renumber: the old address is unusable, the new one works; NAT: the server sees the router', async () => {
+    await withLab(simpleTopology(), async (lab) => {
+      const server = new Probe(lab, 'server', ['serve', '7002']);
+      try {
+        await server.waitFor((e) => e.event === 'listening');
+        const moved = await lab.fault('wifi', 'renumber');
+        assert.equal(moved.from, '10.1.0.2');
+        assert.ok(moved.to && moved.to !== moved.from);
+        assert.equal(lab.address('client', 'wifi'), moved.to);
+        const old = new Probe(lab, 'client', [
+          'connect',
+          '10.9.0.2',
+          '7002',
+          '--local',
+          '10.1.0.2',
+        ]);
+        const oldResult = await old.waitFor((x) => x.event === 'error' || x.event === 'connected');
+        await old.stop();
+        assert.deepEqual([oldResult.event, oldResult.code], ['error', 'EADDRNOTAVAIL']);
+        const fresh = new Probe(lab, 'client', [
+          'connect',
+          '10.9.0.2',
+          '7002',
+          '--local',
+          moved.to as string,
+        ]);
+        assert.equal(
+          (await fresh.waitFor((x) => x.event === 'error' || x.event === 'connected')).event,
+          'connected',
+        );
+        await fresh.stop();
+        const seen = await server.waitFor((e) => e.event === 'connection');
+        assert.equal(
+          seen.remote,
+          '10.9.0.1',
+          'the server saw the client itself, not the NAT router',
+        );
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+
+  test('faults on a link that does not exist, and commands on a lab that is not up, say so', async () => {
+    await withLab(simpleTopology(), async (lab) => {
+      await assert.rejects(lab.fault('nope', 'stall'), (e: unknown) =>
+        isRoamError(e, 'ROAM_LAB_NO_SUCH_LINK'),
+      );
+    });
+    assert.throws(
+      () => Lab.attach('rl000000'),
+      (e: unknown) => isRoamError(e, 'ROAM_LAB_NOT_UP'),
+    );
+  });
+});
+
+describe('lab: clean-up', { skip }, () => {
+  test('a test process that dies without cleaning up: its lab is removed anyway', async () => {
+    const child = spawn(process.execPath, [OWN_LAB], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const id = await new Promise<string>((resolve, reject) => {
+      child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`own-lab exited ${code}`)));
+    });
+    assert.match(id, /^rl[0-9a-f]{6}$/);
+    assert.ok(labNamespaces(id).length > 0);
+    child.kill('SIGKILL');
+    // The wire daemon checks its owner twice a second; give it a bounded time.
+    const deadline = performance.now() + 10_000;
+    while (labNamespaces(id).length > 0 || wireDaemons().some((d) => d.labId === id)) {
+      assert.ok(performance.now() < deadline, 'lab of a killed owner still there after 10 s');
+      await observe(100);
+    }
+    assertLabGone(id);
+  });
+
+  test('down leaves no namespace, interface, daemon or state; two labs at once do not collide', async () => {
+    const [one, two] = await Promise.all([Lab.up(simpleTopology()), Lab.up(simpleTopology())]);
+    assert.notEqual(one.id, two.id);
+    const { avg } = await pingRttMs(two, 'client', '10.9.0.2', 3, 0.05);
+    assert.ok(Number.isFinite(avg));
+    await Promise.all([one.down(), two.down()]);
+    assertLabGone(one.id);
+    assertLabGone(two.id);
+  });
+});

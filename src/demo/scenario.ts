@@ -9,7 +9,7 @@ export interface DemoPathSpec {
 
 export const DEMO_PATHS: DemoPathSpec[] = [
   { name: 'wifi', rateMbit: 20, rttMs: 20, sizeBytes: 24 << 20 },
-  { name: 'cellular', rateMbit: 8, rttMs: 80, sizeBytes: 12 << 20 },
+  { name: 'cellular', rateMbit: 8, rttMs: 80, sizeBytes: 16 << 20 },
 ];
 
 export interface DemoFault {
@@ -22,8 +22,8 @@ export interface DemoFault {
 
 export const DEMO_FAULTS: DemoFault[] = [
   { atMs: 4000, path: 'wifi', kind: 'stall', label: 'wifi stalls (packets silently dropped)' },
+  { atMs: 6500, path: 'cellular', kind: 'cut', label: 'cellular: the laptop moves (new address)' },
   { atMs: 9000, path: 'wifi', kind: 'up', label: 'wifi recovers' },
-  { atMs: 11000, path: 'cellular', kind: 'cut', label: 'cellular: the laptop moves (new address)' },
 ];
 
 export const DEMO_SEED = 'roam-demo';

@@ -24,6 +24,8 @@ export interface OpenTunOptions {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+// A file name in /run/netns, never a path.
+const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const HINTS: Record<string, string> = {
   EPERM: 'needs root (CAP_NET_ADMIN)',
@@ -44,7 +46,7 @@ function hint(err: { code?: string; syscall?: string }, opts: OpenTunOptions): s
 /** Creates (or attaches to) a tun/tap device, optionally inside a named network namespace. */
 export function openTun(opts: OpenTunOptions): TunDevice {
   const { name, mode, netns, txQueueLen } = opts;
-  if (typeof name !== 'string' || !NAME_RE.test(name)) {
+  if (typeof name !== 'string' || !NAME_RE.test(name) || name === '.' || name === '..') {
     throw new RoamError(
       'ROAM_BAD_INPUT',
       `bad interface name '${String(name)}': use 1-15 characters from A-Z a-z 0-9 _ . -`,
@@ -53,7 +55,7 @@ export function openTun(opts: OpenTunOptions): TunDevice {
   if (mode !== 'tun' && mode !== 'tap') {
     throw new RoamError('ROAM_BAD_INPUT', `mode must be 'tun' or 'tap', got '${String(mode)}'`);
   }
-  if (netns !== undefined && !NAME_RE.test(netns) && !/^[A-Za-z0-9_.-]{1,64}$/.test(netns)) {
+  if (netns !== undefined && (!NETNS_RE.test(netns) || netns === '.' || netns === '..')) {
     throw new RoamError('ROAM_BAD_INPUT', `bad network namespace name '${netns}'`);
   }
   if (txQueueLen !== undefined && (!Number.isInteger(txQueueLen) || txQueueLen < 1)) {

@@ -182,8 +182,9 @@ test('delay, loss, stall and run-time changes on a real wire', async (t) => {
     line.set('ba', { delayMs: 20 });
     const r = await ping(wire, 20, 0.05);
     assert.equal(r.received, 20);
+    // 40 +- 5 ms, plus up to ~2 ms of scheduling on a loaded machine.
     assert.ok(
-      r.minMs !== null && r.minMs >= 35 && r.maxMs !== null && r.maxMs <= 46,
+      r.minMs !== null && r.minMs >= 35 && r.maxMs !== null && r.maxMs <= 47.5,
       JSON.stringify(r),
     );
     assert.ok(r.maxMs - r.minMs > 1, `jitter visible: ${JSON.stringify(r)}`);

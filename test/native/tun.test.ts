@@ -11,7 +11,7 @@ const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' })
 const ownNetns = () => readlinkSync('/proc/thread-self/ns/net');
 
 test('bad interface names are rejected before touching the kernel', () => {
-  for (const name of ['', 'a'.repeat(16), 'bad/name', 'sp ace', 'ü']) {
+  for (const name of ['', 'a'.repeat(16), 'bad/name', 'sp ace', 'ü', '..']) {
     assert.throws(
       () => openTun({ name, mode: 'tap' }),
       (err) => isRoamError(err, 'ROAM_BAD_INPUT') && /interface name/.test(err.message),

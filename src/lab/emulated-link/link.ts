@@ -158,6 +158,10 @@ export class EmulatedLink extends EventEmitter<LinkEvents> {
 
   async #listen(at: HostPort): Promise<void> {
     const { server, address } = await listen(this.name, at, (s) => this.#accept(s));
+    if (this.#closed) {
+      await closeServer(server); // close() ran while up() was listening
+      return;
+    }
     this.#server = server;
     this.#address = address;
   }

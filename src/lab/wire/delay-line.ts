@@ -3,6 +3,7 @@ import {
   loadNative,
   type NativeDelayLine,
   type NativeDirectionParams,
+  type NativeDirectionStats,
 } from '../../native/addon.js';
 import { type BandwidthTrace, validateTrace } from '../trace/trace.js';
 
@@ -26,7 +27,8 @@ export interface DirectionParams {
   trace: BandwidthTrace | null;
 }
 
-export type DirectionStats = ReturnType<NativeDelayLine['stats']>['ab'];
+/** Per-direction counters; see NativeDirectionStats for the meaning of each. */
+export type DirectionStats = NativeDirectionStats;
 
 export interface DelayLineOptions {
   /** Fixed PRNG seed for loss and jitter, for repeatable tests. */

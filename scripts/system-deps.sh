@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages roam's tests and lab use, if any are missing: iproute2 (ip,
+# tc), iptables (NAT in the lab), ping, iperf3 (the lab's throughput self-test) and a C
+# toolchain for the tun addon. Only as root with apt-get; elsewhere it says what is missing.
+set -euo pipefail
+declare -A want=([ip]=iproute2 [tc]=iproute2 [iptables]=iptables [ping]=iputils-ping [iperf3]=iperf3 [make]=make [g++]=g++ [python3]=python3)
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "roam: missing system packages: ${missing[*]} (lab tests that need them will fail or skip)" >&2
+  exit 0
+fi
+echo "roam: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RoamError } from '../errors.js';
+import { packageRoot } from '../package-root.js';
 
 /** Per-direction parameters in the native units (microseconds). */
 export interface NativeDirectionParams {
@@ -57,25 +57,12 @@ export interface RoamNative {
   ) => NativeDelayLine;
 }
 
-/** The nearest directory at or above `from` holding a package.json (the package root). */
-export function findPackageRoot(from: string): string {
-  for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) {
-      throw new RoamError(
-        'ROAM_NATIVE_MISSING',
-        `no package.json above ${from}; is roam installed?`,
-      );
-    }
-  }
-}
-
 let cached: RoamNative | undefined;
 
 /** Loads build/Release/roam_native.node once; ROAM_NATIVE_MISSING if it was never built. */
 export function loadNative(): RoamNative {
   if (cached) return cached;
-  const root = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+  const root = packageRoot();
   const path = join(root, 'build', 'Release', 'roam_native.node');
   if (!existsSync(path)) {
     throw new RoamError(

@@ -13,7 +13,7 @@ import {
   traceMeanRateBps,
   validateTrace,
 } from '../../src/lab/trace/index.js';
-import { findPackageRoot } from '../../src/native/addon.js';
+import { packageRoot } from '../../src/package-root.js';
 
 function rejects(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err) => isRoamError(err, 'ROAM_BAD_INPUT') && pattern.test(err.message));
@@ -100,7 +100,7 @@ test('formatTrace round-trips through parseTrace', () => {
 });
 
 test('shipped traces parse and match their kinds', () => {
-  const root = findPackageRoot(import.meta.dirname);
+  const root = packageRoot();
   for (const kind of TRACE_KINDS) {
     const path = join(root, 'traces', `${kind}.trace`);
     const t = parseTrace(readFileSync(path, 'utf8'), path);

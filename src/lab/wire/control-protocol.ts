@@ -32,8 +32,7 @@ export type ControlRequest = z.infer<typeof request>;
 export type WireParamsPatch = z.infer<typeof paramsPatch>;
 
 export type ControlResponse =
-  | { ok: true; result?: unknown }
-  | { ok: false; code: string; message: string };
+  { ok: true; result?: unknown } | { ok: false; code: string; message: string };
 
 export function parseControlRequest(line: string): ControlRequest | { error: string } {
   let data: unknown;

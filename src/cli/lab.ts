@@ -105,7 +105,6 @@ export function registerLab(program: Command): void {
     .addOption(labOption())
     .argument('<host>', 'host name from the topology')
     .argument('<command...>', 'command and arguments (after --)')
-    .passThroughOptions()
     .action(async (host: string, command: string[], opts: { lab?: string }) => {
       const l = Lab.attach(opts.lab);
       const child = spawn('ip', ['netns', 'exec', l.ns(host), ...command], { stdio: 'inherit' });

@@ -14,8 +14,11 @@ const program = new Command('roam')
       .default('warn'),
   )
   .option('--json', 'print machine-readable JSON where a command reports state', false)
-  .enablePositionalOptions()
-  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({
+    // One line on stderr for a usage error, like every other roam error.
+    outputError: (text, write) =>
+      write(`roam: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
+  })
   .exitOverride()
   .hook('preAction', (cmd) => {
     const opts = cmd.optsWithGlobals() as { logLevel: LogLevel; json: boolean };

@@ -8,6 +8,9 @@ import { Lab } from '../../src/lab/lab.js';
 import { labNamespaces, wireDaemons } from '../../src/lab/teardown.js';
 import { assertLabGone, labSkipReason, pingRttMs, simpleTopology, withLab } from './lab-support.js';
 import { Probe } from './probe.js';
+import { IperfServer } from './iperf.js';
+import { readFileSync } from 'node:fs';
+import { parseTrace, traceMeanRateBps } from '../../src/lab/trace/index.js';
 
 /** A measurement window: the test asserts what did not happen during it. */
 const observe = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -43,40 +46,11 @@ describe('lab: measured delay, rate and loss', { skip }, () => {
 
   test('TCP throughput is within 10% of the configured rate at 5, 20 and 100 Mbit/s', async () => {
     await withLab(simpleTopology({ wifi: { rate: '5mbit', delay: '2ms' } }), async (lab) => {
-      const server = lab.spawn('server', ['iperf3', '-s', '-p', '5201', '--forceflush'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const server = await IperfServer.start(lab, 'server');
       try {
-        await new Promise<void>((resolve, reject) => {
-          server.stdout?.on(
-            'data',
-            (d: Buffer) => d.toString().includes('Server listening') && resolve(),
-          );
-          server.once('exit', () => reject(new Error('iperf3 server exited')));
-          setTimeout(
-            () => reject(new Error('iperf3 server did not start in 10 s')),
-            10_000,
-          ).unref();
-        });
         for (const mbit of [5, 20, 100]) {
           await lab.fault('wifi', 'rate', `${mbit}mbit`);
-          const { stdout } = await lab.exec('client', [
-            'iperf3',
-            '-c',
-            '10.9.0.2',
-            '-p',
-            '5201',
-            '-t',
-            '3',
-            '-O',
-            '1',
-            '-C',
-            'cubic',
-            '-J',
-          ]);
-          const measured =
-            (JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } }).end
-              .sum_received.bits_per_second / 1e6;
+          const measured = await server.measure('client', '10.9.0.2', 3);
           console.log(
             `# rate configured ${mbit} Mbit/s, TCP goodput ${measured.toFixed(2)} Mbit/s (${((measured / mbit) * 100).toFixed(1)}%)`,
           );
@@ -86,7 +60,31 @@ describe('lab: measured delay, rate and loss', { skip }, () => {
           );
         }
       } finally {
-        server.kill('SIGKILL');
+        await server.stop();
+      }
+    });
+  });
+
+  test('trace mode: TCP follows the bandwidth trace (lte-steady, download direction)', async () => {
+    const topology = simpleTopology({
+      wifi: { delay: '10ms', queue: 100, down: { trace: 'lte-steady' } },
+    });
+    const trace = parseTrace(
+      readFileSync(topology.links[0]?.down.trace as string, 'utf8'),
+      'lte-steady',
+    );
+    // TCP goodput of a 1500-byte frame per 1504-byte opportunity: 1448 payload bytes.
+    const expected = (traceMeanRateBps(trace) / 1e6) * (1448 / 1504);
+    await withLab(topology, async (lab) => {
+      const server = await IperfServer.start(lab, 'server');
+      try {
+        const measured = await server.measure('client', '10.9.0.2', 4, ['-R']);
+        console.log(
+          `# trace lte-steady: TCP goodput ${measured.toFixed(2)} Mbit/s, expected about ${expected.toFixed(2)}`,
+        );
+        assert.ok(Math.abs(measured - expected) <= expected * 0.1, `${measured} Mbit/s`);
+      } finally {
+        await server.stop();
       }
     });
   });

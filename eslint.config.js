@@ -26,6 +26,28 @@ export default tseslint.config(
     },
   },
   {
+    // src/wire is pure codecs: from roam only errors.ts; from node only buffer and net (isIP).
+    // Sockets, timers, crypto and everything else belong to the session layer.
+    files: ['src/wire/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^\\.\\./(?!errors\\.js$)',
+              message: 'src/wire imports nothing from roam but ../errors.js',
+            },
+            {
+              regex: '^(?!\\.|node:(buffer|net)$)',
+              message: 'src/wire is pure: no I/O, timers or crypto (node:buffer and node:net only)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.js', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },

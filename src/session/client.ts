@@ -1,0 +1,302 @@
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect, type Socket } from 'node:net';
+import { RoamError } from '../errors.js';
+import { rootLogger } from '../log/logger.js';
+import { ErrorCode } from '../wire/index.js';
+import { ClientControl } from './control-client.js';
+import { Flowpath } from './flowpath.js';
+import { attachProof, attachProofValid, firstFrame } from './handshake.js';
+import {
+  type Endpoint,
+  resolveSessionOptions,
+  type SessionOptions,
+  type SocketFactory,
+} from './options.js';
+import { deriveSecret, newKeyShare, nonce } from './secret.js';
+import { Session } from './session.js';
+
+export interface ConnectOptions extends Partial<SessionOptions> {
+  host?: string;
+  port?: number;
+  /** Bind flowpaths to this local address (a path of a multi-homed host). */
+  localAddress?: string;
+  /**
+   * Where the server is now, asked again before every reconnect attempt: the hook for a
+   * name service. Defaults to the host and port given.
+   */
+  resolve?: () => Endpoint | Promise<Endpoint>;
+  /** Opens flowpath connections; tests pass emulated links. */
+  socketFactory?: SocketFactory;
+  /** Listen for the server's RECONNECT (server mobility) on a UDP control socket. Default true. */
+  control?: boolean;
+}
+
+const defaultFactory: SocketFactory = (to) =>
+  netConnect({ host: to.host, port: to.port, localAddress: to.localAddress });
+
+function connectSocket(factory: SocketFactory, to: Endpoint, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = factory(to);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(
+        new RoamError(
+          'ROAM_CONNECT_TIMEOUT',
+          `no TCP connection to ${to.host}:${to.port} within ${timeoutMs} ms`,
+        ),
+      );
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
+      resolve(socket);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(
+        new RoamError(
+          'ROAM_CONNECT_FAILED',
+          `cannot reach ${to.host}:${to.port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      );
+    });
+  });
+}
+
+/**
+ * The client end: opens the first flowpath (a new session), and whenever the session is
+ * left without one, opens another and resumes (client migration). Attempts start every
+ * retryIntervalMs (ρ), each to the address `resolve()` gives then, without waiting for a
+ * hung attempt to time out, so recovery takes at most ρ + 2 RTT once the server is reachable.
+ */
+class ClientDriver {
+  private counter = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private attempts = new Set<Socket>();
+  private migrating = false;
+  private override: Endpoint | undefined;
+  private control: ClientControl | undefined;
+
+  constructor(
+    private readonly session: Session,
+    private readonly opts: SessionOptions,
+    private readonly resolveTarget: () => Endpoint | Promise<Endpoint>,
+    private readonly factory: SocketFactory,
+    private readonly localAddress: string | undefined,
+    useControl: boolean,
+  ) {
+    if (useControl) {
+      this.control = new ClientControl(session, (to) => {
+        // The server moved: go to its new address now, even if the old path looks alive.
+        this.override = { ...to, localAddress: this.localAddress };
+        if (session.state === 'open') session.dropPaths('server moved');
+        else this.kick();
+      });
+    }
+    session.on('migrating', () => this.startMigration());
+    session.once('close', () => this.stop());
+  }
+
+  async open(): Promise<void> {
+    const target = await this.target();
+    const socket = await connectSocket(this.factory, target, this.opts.connectTimeoutMs);
+    const path = new Flowpath(socket, this.opts);
+    const share = newKeyShare();
+    const clientNonce = nonce();
+    const clientHalf = randomBytes(8);
+    const control = await this.control?.address(socket.localAddress);
+    path.send({
+      type: 'hello',
+      mode: 'new',
+      pathId: 0,
+      connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
+      nonce: clientNonce,
+      keyShare: share.publicKey,
+      counter: 0,
+      received: 0,
+      recvWindow: this.session.receiveWindow,
+      controlAddr: control ?? null,
+      proof: Buffer.alloc(32),
+    });
+    const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    if (welcome.type !== 'welcome' || !welcome.connId.subarray(0, 8).equals(clientHalf)) {
+      path.fail('bad welcome', {
+        code: ErrorCode.PROTOCOL,
+        reason: 'expected WELCOME for our session',
+      });
+      throw new RoamError(
+        'ROAM_HANDSHAKE_FAILED',
+        'the server answered HELLO with something other than our WELCOME',
+      );
+    }
+    let secret: Buffer;
+    try {
+      secret = deriveSecret(share, welcome.keyShare, welcome.connId, clientNonce, welcome.nonce);
+    } catch {
+      path.fail('bad key share', { code: ErrorCode.PROTOCOL, reason: 'bad key share' });
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server sent an unusable key share');
+    }
+    const fields = {
+      connId: welcome.connId,
+      pathId: 0,
+      counter: 0,
+      received: welcome.received,
+      clientNonce,
+      serverNonce: welcome.nonce,
+    };
+    if (!attachProofValid(secret, 'server', fields, welcome.proof)) {
+      path.fail('bad proof', { code: ErrorCode.BAD_PROOF, reason: 'key confirmation failed' });
+      throw new RoamError(
+        'ROAM_HANDSHAKE_FAILED',
+        'key confirmation failed: the server derived another secret',
+      );
+    }
+    this.session.establish(welcome.connId, secret);
+    this.session.peerControl = welcome.controlAddr;
+    path.pathId = 0;
+    this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+  }
+
+  private async target(): Promise<Endpoint> {
+    const t = this.override ?? (await this.resolveTarget());
+    return { ...t, localAddress: t.localAddress ?? this.localAddress };
+  }
+
+  private startMigration(): void {
+    if (this.migrating || this.session.destroyed) return;
+    this.migrating = true;
+    this.kick();
+  }
+
+  /** Starts an attempt now and schedules the next one ρ later, until one succeeds. */
+  private kick(): void {
+    if (!this.migrating || this.session.destroyed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.kick(), this.opts.retryIntervalMs);
+    if (this.attempts.size < 3) void this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    let socket: Socket | undefined;
+    try {
+      const target = await this.target();
+      socket = await connectSocket(this.factory, target, this.opts.connectTimeoutMs);
+      this.attempts.add(socket);
+      if (!this.migrating || this.session.destroyed) {
+        socket.destroy();
+        return;
+      }
+      const path = new Flowpath(socket, this.opts);
+      const clientNonce = nonce();
+      const counter = ++this.counter;
+      const received = this.session.received;
+      const proof = attachProof(this.session.secret, 'client', {
+        connId: this.session.connId,
+        pathId: 0,
+        counter,
+        received,
+        clientNonce,
+        serverNonce: Buffer.alloc(16),
+      });
+      path.send({
+        type: 'hello',
+        mode: 'attach',
+        pathId: 0,
+        connId: this.session.connId,
+        nonce: clientNonce,
+        keyShare: Buffer.alloc(32),
+        counter,
+        received,
+        recvWindow: this.session.receiveWindow,
+        controlAddr: (await this.control?.address(socket.localAddress)) ?? null,
+        proof,
+      });
+      const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+      const fields = {
+        connId: this.session.connId,
+        pathId: 0,
+        counter,
+        received: welcome.type === 'welcome' ? welcome.received : 0,
+        clientNonce,
+        serverNonce: welcome.type === 'welcome' ? welcome.nonce : Buffer.alloc(16),
+      };
+      if (
+        welcome.type !== 'welcome' ||
+        !welcome.connId.equals(this.session.connId) ||
+        !attachProofValid(this.session.secret, 'server', fields, welcome.proof)
+      ) {
+        path.fail('bad welcome', {
+          code: ErrorCode.BAD_PROOF,
+          reason: 'WELCOME did not prove the session secret',
+        });
+        throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server did not prove the session secret');
+      }
+      if (!this.migrating || this.session.destroyed) {
+        path.close('migration already done');
+        return;
+      }
+      this.migrating = false;
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      this.override = undefined;
+      this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
+      for (const other of this.attempts) if (other !== socket) other.destroy();
+      this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+    } catch (err) {
+      const code = err instanceof RoamError ? err.code : 'ROAM_CONNECT_FAILED';
+      rootLogger().debug(
+        { session: this.session.id, code, err: (err as Error).message },
+        'reconnect attempt failed',
+      );
+      if (code === 'ROAM_SESSION_UNKNOWN' || code === 'ROAM_SESSION_EXPIRED')
+        this.session.destroy(err as Error);
+    } finally {
+      if (socket) this.attempts.delete(socket);
+    }
+  }
+
+  private stop(): void {
+    this.migrating = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const s of this.attempts) s.destroy();
+    this.attempts.clear();
+    this.control?.close();
+  }
+}
+
+/**
+ * Opens a roam session, like net.connect: returns the Session at once (writes are buffered),
+ * emits 'connect' when the first flowpath is up, 'error' if it cannot be established.
+ */
+export function connect(options: ConnectOptions, onConnect?: () => void): Session {
+  const opts = resolveSessionOptions(options);
+  const { host, port } = options;
+  if (
+    !options.resolve &&
+    (typeof host !== 'string' ||
+      !Number.isInteger(port) ||
+      (port as number) < 1 ||
+      (port as number) > 65535)
+  ) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      'connect needs { host, port } (port 1..65535) or a resolve() hook',
+    );
+  }
+  const resolveTarget = options.resolve ?? (() => ({ host: host as string, port: port as number }));
+  const session = new Session({ role: 'client', options: opts });
+  const driver = new ClientDriver(
+    session,
+    opts,
+    resolveTarget,
+    options.socketFactory ?? defaultFactory,
+    options.localAddress,
+    options.control ?? true,
+  );
+  if (onConnect) session.once('connect', onConnect);
+  driver.open().catch((err: Error) => session.destroy(err));
+  return session;
+}

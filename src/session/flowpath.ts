@@ -1,0 +1,169 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { rootLogger } from '../log/logger.js';
+import { encodeFrame, type Frame, FrameDecoder, WireError } from '../wire/index.js';
+import { PathLiveness, type PathHealth } from './liveness.js';
+
+/**
+ * One flowpath: a TCP connection carrying session frames. It decodes frames, answers pings,
+ * and decides when the path is dead (no frame for deadAfterMs: a stalled path or a changed
+ * address gives no TCP error for minutes). It knows nothing of sessions: it reports frames
+ * and its own death, and the session decides what to do.
+ *
+ *   handshake ──(session adopts it)──▶ open ──(error, close, dead, protocol error)──▶ closed
+ */
+export type FlowpathState = 'handshake' | 'open' | 'closed';
+
+export interface FlowpathInfo {
+  pathId: number;
+  state: FlowpathState;
+  health: PathHealth;
+  localAddress: string | undefined;
+  localPort: number | undefined;
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  rttMs: number | undefined;
+}
+
+export interface FlowpathEvents {
+  frame: [frame: Frame];
+  drain: [];
+  closed: [reason: string];
+}
+
+export interface FlowpathTiming {
+  keepaliveIntervalMs: number;
+  deadAfterMs: number;
+  now?: () => number;
+}
+
+export class Flowpath extends EventEmitter<FlowpathEvents> {
+  state: FlowpathState = 'handshake';
+  pathId = 0;
+  readonly socket: Socket;
+  private readonly decoder = new FrameDecoder();
+  private readonly liveness: PathLiveness;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private closeReason: string | undefined;
+
+  constructor(socket: Socket, timing: FlowpathTiming) {
+    super();
+    this.socket = socket;
+    this.now = timing.now ?? (() => performance.now());
+    this.liveness = new PathLiveness(
+      { intervalMs: timing.keepaliveIntervalMs, deadAfterMs: timing.deadAfterMs },
+      this.now(),
+    );
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.receive(chunk));
+    socket.on('drain', () => this.emit('drain'));
+    socket.on('error', (err: NodeJS.ErrnoException) =>
+      this.close(`socket error ${err.code ?? err.message}`),
+    );
+    socket.on('close', () => this.close('socket closed'));
+    socket.on('end', () => this.close('peer closed the connection'));
+    this.arm();
+  }
+
+  /** Queues a frame; false when the socket's buffer is full (wait for 'drain'). */
+  send(frame: Frame): boolean {
+    if (this.state === 'closed') return false;
+    const pieces = encodeFrame(frame);
+    let ok = true;
+    if (pieces.length > 1) this.socket.cork();
+    for (const piece of pieces) ok = this.socket.write(piece);
+    if (pieces.length > 1) this.socket.uncork();
+    return ok;
+  }
+
+  get writable(): boolean {
+    return this.state !== 'closed' && !this.socket.writableNeedDrain;
+  }
+
+  get health(): PathHealth {
+    return this.state === 'closed' ? 'dead' : this.liveness.health(this.now());
+  }
+
+  info(): FlowpathInfo {
+    return {
+      pathId: this.pathId,
+      state: this.state,
+      health: this.health,
+      localAddress: this.socket.localAddress,
+      localPort: this.socket.localPort,
+      remoteAddress: this.socket.remoteAddress,
+      remotePort: this.socket.remotePort,
+      rttMs: this.liveness.rtt.srtt,
+    };
+  }
+
+  /** Closes with an ERROR frame first when there is something to tell the peer. */
+  fail(reason: string, error?: { code: number; reason: string }): void {
+    if (this.state === 'closed') return;
+    if (error) this.send({ type: 'error', code: error.code, reason: error.reason });
+    this.socket.end();
+    this.close(reason);
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.closeReason = reason;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    // destroySoon: flush what is queued (an ERROR frame) but never wait on a dead peer.
+    if (!this.socket.destroyed) {
+      this.socket.end();
+      setImmediate(() => this.socket.destroy()).unref();
+    }
+    this.emit('closed', reason);
+  }
+
+  get reason(): string | undefined {
+    return this.closeReason;
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    this.liveness.onActivity(this.now());
+    try {
+      for (const frame of this.decoder.emitFrames(chunk)) {
+        if ((this.state as FlowpathState) === 'closed') return;
+        if (frame.type === 'ping') this.send({ type: 'pong', id: frame.id });
+        else if (frame.type === 'pong') this.liveness.onPong(frame.id, this.now());
+        else this.emit('frame', frame);
+      }
+    } catch (err) {
+      const code = err instanceof WireError ? err.code : 'ROAM_WIRE_MALFORMED';
+      rootLogger().warn(
+        { code, remote: this.socket.remoteAddress, err: (err as Error).message },
+        'bad frame; closing flowpath',
+      );
+      this.fail(`protocol error ${code}`, {
+        code: 1,
+        reason: (err as Error).message.slice(0, 200),
+      });
+    }
+  }
+
+  /** One timer per flowpath, re-armed for the next ping or liveness deadline. */
+  private arm(): void {
+    if (this.state === 'closed') return;
+    const now = this.now();
+    if (this.liveness.health(now) === 'dead') {
+      // Timers run before pending socket reads: if our own event loop was busy, the peer's
+      // frames may be waiting unread. Decide after the next I/O poll, not before.
+      setImmediate(() => {
+        if (this.state !== 'closed' && this.liveness.health(this.now()) === 'dead') {
+          this.close('no frame from the peer: path dead');
+        } else this.arm();
+      });
+      return;
+    }
+    const ping = this.liveness.nextPing(now);
+    if (ping) this.send({ type: 'ping', id: ping.id });
+    this.timer = setTimeout(() => this.arm(), Math.max(1, this.liveness.nextDeadline(now)));
+    this.timer.unref();
+  }
+}

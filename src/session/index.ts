@@ -1,0 +1,10 @@
+export { connect, type ConnectOptions } from './client.js';
+export type { FlowpathInfo } from './flowpath.js';
+export {
+  defaultSessionOptions,
+  type Endpoint,
+  type SessionOptions,
+  type SocketFactory,
+} from './options.js';
+export { createServer, RoamServer, type ServerOptions } from './server.js';
+export { Session, type SessionState } from './session.js';

@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
+import { RoamError } from '../errors.js';
+import { rootLogger } from '../log/logger.js';
+import { ErrorCode } from '../wire/index.js';
+import { type ReconnectResult, ServerControl } from './control-server.js';
+import { Flowpath } from './flowpath.js';
+import { attachProof, attachProofValid, firstFrame, type HelloFrame } from './handshake.js';
+import { resolveSessionOptions, type SessionOptions } from './options.js';
+import { deriveSecret, newKeyShare, nonce } from './secret.js';
+import { Session } from './session.js';
+
+export interface ServerOptions extends Partial<SessionOptions> {
+  /** Most sessions kept at once (attached or detached); new ones are refused beyond it. */
+  maxSessions?: number;
+  /** Memory bound on detached sessions' buffers; the oldest detached expire beyond it. */
+  maxDetachedBytes?: number;
+  /** A connection that has not completed its handshake by then is closed. */
+  handshakeTimeoutMs?: number;
+  /** RECONNECT: fixed retransmission timeout and number of tries (stop-and-wait). */
+  reconnectTimeoutMs?: number;
+  reconnectTries?: number;
+}
+
+interface SessionRecord {
+  session: Session;
+  /** Highest attach counter accepted: an attach must bring a larger one (replay defence). */
+  counter: number;
+}
+
+const EXPIRED_MEMORY = 4096;
+
+/**
+ * The server end: accepts flowpaths, runs the handshake (a new session, or an attach that
+ * resumes one or adds a path), keeps the session table within its bounds, and when its own
+ * address changes (`move`), listens at the new one and sends each client a RECONNECT.
+ */
+export class RoamServer extends EventEmitter<{
+  session: [Session];
+  error: [Error];
+  listening: [];
+}> {
+  readonly options: SessionOptions;
+  private readonly limits: Required<
+    Pick<ServerOptions, 'maxSessions' | 'maxDetachedBytes' | 'handshakeTimeoutMs'>
+  >;
+  private readonly sessions = new Map<string, SessionRecord>();
+  private readonly expired = new Set<string>();
+  private readonly handshaking = new Set<Socket>();
+  private listener: NetServer | undefined;
+  private readonly control: ServerControl;
+  private endpoint: { host: string; port: number } | undefined;
+
+  constructor(options: ServerOptions = {}, onSession?: (session: Session) => void) {
+    super();
+    this.options = resolveSessionOptions(options);
+    this.limits = {
+      maxSessions: options.maxSessions ?? 10_000,
+      maxDetachedBytes: options.maxDetachedBytes ?? 256 * 1024 * 1024,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+    };
+    this.control = new ServerControl(
+      options.reconnectTimeoutMs ?? 200,
+      options.reconnectTries ?? 10,
+    );
+    if (onSession) this.on('session', onSession);
+  }
+
+  /** Listens for flowpaths; resolves once listening. */
+  async listen(at: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
+    const host = at.host ?? '127.0.0.1';
+    const listener = netCreateServer((socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      listener.once('error', reject);
+      listener.listen(at.port ?? 0, host, () => resolve());
+    });
+    listener.on('error', (err) => this.emit('error', err));
+    const address = listener.address();
+    const port = typeof address === 'object' && address ? address.port : (at.port ?? 0);
+    const old = this.listener;
+    this.listener = listener;
+    this.endpoint = { host, port };
+    await this.control.bind(host);
+    old?.close();
+    this.emit('listening');
+    return this.endpoint;
+  }
+
+  address(): { host: string; port: number } | undefined {
+    return this.endpoint;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Server mobility: listen at the new address, stop listening at the old one, and tell
+   * every client with a control socket to reconnect there.
+   */
+  async move(to: { host: string; port?: number }): Promise<ReconnectResult[]> {
+    const endpoint = await this.listen({ host: to.host, port: to.port ?? this.endpoint?.port });
+    const results = await Promise.all(
+      [...this.sessions.values()].map((r) => this.control.reconnect(r.session, endpoint)),
+    );
+    rootLogger().info(
+      { to: endpoint, sessions: results.length, acked: results.filter((r) => r.acked).length },
+      'server moved',
+    );
+    return results;
+  }
+
+  /**
+   * Stops accepting new flowpaths; live sessions go on. Unlike net.Server.close this does not
+   * wait for connections to end: sessions outlive their connections anyway.
+   */
+  async close(): Promise<void> {
+    this.listener?.close();
+    this.listener = undefined;
+    this.control.close();
+    for (const socket of this.handshaking) socket.destroy();
+  }
+
+  /** Ends every session at once (tests and shutdown). */
+  destroyAll(): void {
+    for (const { session } of this.sessions.values()) session.destroy();
+  }
+
+  private accept(socket: Socket): void {
+    this.handshaking.add(socket);
+    const path = new Flowpath(socket, this.options);
+    firstFrame(path, this.limits.handshakeTimeoutMs)
+      .then((frame) => {
+        if (frame.type !== 'hello') {
+          path.fail('expected HELLO', {
+            code: ErrorCode.PROTOCOL,
+            reason: 'the first frame must be HELLO',
+          });
+          return;
+        }
+        if (frame.mode === 'new') this.newSession(path, frame);
+        else this.attach(path, frame);
+      })
+      .catch((err: Error) => rootLogger().debug({ err: err.message }, 'handshake failed'))
+      .finally(() => this.handshaking.delete(socket));
+  }
+
+  private newSession(path: Flowpath, hello: HelloFrame): void {
+    if (this.sessions.size >= this.limits.maxSessions) {
+      path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
+      return;
+    }
+    const share = newKeyShare();
+    const serverNonce = nonce();
+    const connId = Buffer.concat([hello.connId.subarray(0, 8), randomBytes(8)]);
+    let secret: Buffer;
+    try {
+      secret = deriveSecret(share, hello.keyShare, connId, hello.nonce, serverNonce);
+    } catch {
+      path.fail('bad key share', { code: ErrorCode.PROTOCOL, reason: 'bad key share' });
+      return;
+    }
+    const session = new Session({ role: 'server', options: this.options });
+    session.establish(connId, secret);
+    session.peerControl = hello.controlAddr;
+    const proof = attachProof(secret, 'server', {
+      connId,
+      pathId: hello.pathId,
+      counter: 0,
+      received: 0,
+      clientNonce: hello.nonce,
+      serverNonce,
+    });
+    path.pathId = hello.pathId;
+    path.send({
+      type: 'welcome',
+      pathId: hello.pathId,
+      connId,
+      nonce: serverNonce,
+      keyShare: share.publicKey,
+      received: 0,
+      recvWindow: session.receiveWindow,
+      controlAddr: this.controlAddress(path),
+      proof,
+    });
+    const record = { session, counter: 0 };
+    this.sessions.set(session.id, record);
+    this.control.track(session);
+    session.on('migrating', () => this.enforceDetachedBound());
+    session.once('close', () => {
+      this.sessions.delete(session.id);
+      if (session.errored && (session.errored as RoamError).code === 'ROAM_SESSION_EXPIRED')
+        this.remember(session.id);
+    });
+    session.adoptPath(path, hello.received, hello.recvWindow);
+    this.emit('session', session);
+  }
+
+  private attach(path: Flowpath, hello: HelloFrame): void {
+    const id = hello.connId.toString('hex');
+    const record = this.sessions.get(id);
+    if (!record) {
+      const expired = this.expired.has(id);
+      path.fail(expired ? 'expired session' : 'unknown session', {
+        code: expired ? ErrorCode.EXPIRED : ErrorCode.UNKNOWN_SESSION,
+        reason: expired ? 'session expired' : 'no such session',
+      });
+      return;
+    }
+    const { session } = record;
+    const fields = {
+      connId: hello.connId,
+      pathId: hello.pathId,
+      counter: hello.counter,
+      received: hello.received,
+      clientNonce: hello.nonce,
+      serverNonce: Buffer.alloc(16),
+    };
+    if (!attachProofValid(session.secret, 'client', fields, hello.proof)) {
+      rootLogger().warn(
+        { session: id, remote: path.socket.remoteAddress },
+        'attach with a bad proof refused',
+      );
+      path.fail('bad proof', { code: ErrorCode.BAD_PROOF, reason: 'bad proof' });
+      return;
+    }
+    if (hello.counter <= record.counter) {
+      rootLogger().warn(
+        { session: id, remote: path.socket.remoteAddress },
+        'replayed attach refused',
+      );
+      path.fail('replay', { code: ErrorCode.REPLAY, reason: 'attach counter not fresh' });
+      return;
+    }
+    record.counter = hello.counter;
+    const serverNonce = nonce();
+    const proof = attachProof(session.secret, 'server', {
+      ...fields,
+      received: session.received,
+      serverNonce,
+    });
+    path.pathId = hello.pathId;
+    path.send({
+      type: 'welcome',
+      pathId: hello.pathId,
+      connId: hello.connId,
+      nonce: serverNonce,
+      keyShare: Buffer.alloc(32),
+      received: session.received,
+      recvWindow: session.receiveWindow,
+      controlAddr: this.controlAddress(path),
+      proof,
+    });
+    if (hello.controlAddr) session.peerControl = hello.controlAddr;
+    session.adoptPath(path, hello.received, hello.recvWindow);
+  }
+
+  private controlAddress(path: Flowpath): { host: string; port: number } | null {
+    void path;
+    return null;
+  }
+
+  private remember(id: string): void {
+    this.expired.add(id);
+    if (this.expired.size > EXPIRED_MEMORY) {
+      const oldest = this.expired.values().next().value;
+      if (oldest !== undefined) this.expired.delete(oldest);
+    }
+  }
+
+  /** Keeps detached sessions' memory within its bound by expiring the longest-detached. */
+  private enforceDetachedBound(): void {
+    const detached = [...this.sessions.values()]
+      .map((r) => r.session)
+      .filter((s) => s.state === 'detached')
+      .sort((a, b) => (a.detachedSince ?? 0) - (b.detachedSince ?? 0));
+    let total = detached.reduce((sum, s) => sum + s.bufferedBytes, 0);
+    for (const s of detached) {
+      if (total <= this.limits.maxDetachedBytes) break;
+      total -= s.bufferedBytes;
+      s.destroy(
+        new RoamError(
+          'ROAM_SESSION_EXPIRED',
+          `session ${s.id} expired early: detached sessions exceed ${this.limits.maxDetachedBytes} bytes`,
+        ),
+      );
+    }
+  }
+}
+
+export function createServer(
+  options: ServerOptions = {},
+  onSession?: (session: Session) => void,
+): RoamServer {
+  return new RoamServer(options, onSession);
+}

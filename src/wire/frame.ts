@@ -1,0 +1,129 @@
+import { type Addr } from './address.js';
+
+/**
+ * Frames of the roam session protocol, version 1 (docs/protocol.md). Every frame on a
+ * flowpath is
+ *
+ *   type u8 | flags u8 | body length u32 | body
+ *
+ * all integers big-endian; u48 fields are 6 bytes. This file holds the constants and the
+ * decoded shapes; encode.ts writes them, parse.ts and decoder.ts read them.
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** First 4 bytes of every HELLO body: "ROAM". */
+export const HELLO_MAGIC = Buffer.from('ROAM', 'latin1');
+
+export const FrameType = {
+  HELLO: 0x01,
+  WELCOME: 0x02,
+  DATA: 0x03,
+  ACK: 0x04,
+  PING: 0x05,
+  PONG: 0x06,
+  ERROR: 0x07,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** DATA flags bit 0: the end of this direction's stream; FIN takes one sequence number. */
+export const FLAG_FIN = 0x01;
+
+export const HEADER_LENGTH = 6;
+/** Largest DATA payload: 1 MiB. */
+export const MAX_PAYLOAD = 1024 * 1024;
+/** seq u48 | ack u48 | window u32, before the payload. */
+export const DATA_FIXED_LENGTH = 16;
+export const MAX_DATA_BODY = MAX_PAYLOAD + DATA_FIXED_LENGTH;
+/** Limit on the body of every type but DATA. */
+export const MAX_CONTROL_BODY = 1024;
+/** Largest ERROR reason, in UTF-8 bytes. */
+export const MAX_ERROR_REASON = 512;
+
+export const HELLO_LENGTH = 137;
+export const WELCOME_LENGTH = 127;
+export const ACK_LENGTH = 10;
+export const PING_LENGTH = 4;
+export const ERROR_FIXED_LENGTH = 2;
+
+/** HELLO mode byte: 0 opens a new session, 1 attaches a flowpath to an existing one. */
+export const HelloMode = { new: 0, attach: 1 } as const;
+export type HelloMode = keyof typeof HelloMode;
+
+export interface HelloFrame {
+  type: 'hello';
+  mode: HelloMode;
+  pathId: number;
+  /** 16 bytes. */
+  connId: Buffer;
+  /** 16 bytes. */
+  nonce: Buffer;
+  /** X25519 public key, 32 bytes; zeros in attach mode. */
+  keyShare: Buffer;
+  /** Attach counter, strictly increasing per session; 0 in new mode. */
+  counter: number;
+  /** Bytes of the server's stream received so far (u48). */
+  received: number;
+  /** The client's receive buffer, bytes. */
+  recvWindow: number;
+  /** The client's UDP control socket, for server mobility; null when it has none. */
+  controlAddr: Addr | null;
+  /** 32 bytes; zeros in new mode. */
+  proof: Buffer;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  pathId: number;
+  connId: Buffer;
+  nonce: Buffer;
+  keyShare: Buffer;
+  /** Bytes of the client's stream received so far (u48). */
+  received: number;
+  recvWindow: number;
+  /** The server's UDP control socket; null when it has none. */
+  controlAddr: Addr | null;
+  proof: Buffer;
+}
+
+export interface DataFrame {
+  type: 'data';
+  /** Sequence number of the first payload byte (of the FIN when the payload is empty). */
+  seq: number;
+  /** Cumulative: the next sequence number expected from the peer. */
+  ack: number;
+  /** Receive window: bytes past `ack` the sender of this frame will accept. */
+  window: number;
+  fin: boolean;
+  /**
+   * Decoded: a view of the input chunk when the frame lay within one chunk, else of a buffer
+   * of its own. Copy it before keeping it if the input buffer is reused.
+   */
+  payload: Buffer;
+}
+
+export interface AckFrame {
+  type: 'ack';
+  ack: number;
+  window: number;
+}
+
+export interface PingFrame {
+  type: 'ping';
+  id: number;
+}
+
+export interface PongFrame {
+  type: 'pong';
+  id: number;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  /** One of ErrorCode, or a code this version does not know. */
+  code: number;
+  /** At most 512 UTF-8 bytes; invalid UTF-8 decodes with U+FFFD replacements. */
+  reason: string;
+}
+
+export type Frame =
+  HelloFrame | WelcomeFrame | DataFrame | AckFrame | PingFrame | PongFrame | ErrorFrame;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { rootLogger } from '../log/logger.js';
-import { encodeFrame, type Frame, FrameDecoder, WireError } from '../wire/index.js';
+import { encodeFrame, ErrorCode, type Frame, FrameDecoder, WireError } from '../wire/index.js';
 import { PathLiveness, type PathHealth } from './liveness.js';
 
 /**
@@ -141,7 +141,7 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
         'bad frame; closing flowpath',
       );
       this.fail(`protocol error ${code}`, {
-        code: 1,
+        code: code === 'ROAM_WIRE_VERSION' ? ErrorCode.VERSION : ErrorCode.PROTOCOL,
         reason: (err as Error).message.slice(0, 200),
       });
     }

@@ -416,8 +416,19 @@ export class Session extends Duplex {
   private checkDone(): void {
     if (this.state === 'closed' || !this.finAcked || !this.remoteFinDelivered) return;
     // Our FIN is acknowledged and the peer's is delivered (and acknowledged just now):
-    // both directions are complete, free everything.
+    // both directions are complete. Free the transport now; the stream itself ends when the
+    // application has read what is still buffered (autoDestroy after 'end' and 'finish').
     this.sendAck();
-    setImmediate(() => this.destroy());
+    this.state = 'closed';
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    if (this.detachTimer) clearTimeout(this.detachTimer);
+    this.ackTimer = undefined;
+    this.detachTimer = undefined;
+    const paths = [...this.flowpaths.values()];
+    this.flowpaths.clear();
+    this.active = undefined;
+    setImmediate(() => {
+      for (const path of paths) path.close('session complete');
+    });
   }
 }

@@ -8,6 +8,7 @@ const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tcp-pro
 
 export interface ProbeEvent {
   event: string;
+  [field: string]: unknown;
   code?: string;
   bytes?: number;
   remote?: string;
@@ -21,9 +22,10 @@ export class Probe {
   private readonly child: ChildProcess;
   readonly exited: Promise<void>;
 
-  constructor(lab: Lab, host: string, args: string[]) {
-    this.child = lab.spawn(host, [process.execPath, PROBE, ...args], {
-      stdio: ['ignore', 'pipe', 'inherit'],
+  /** Runs `script` (default: the tcp-probe fixture) with `args` inside `host`. */
+  constructor(lab: Lab, host: string, args: string[], script = PROBE) {
+    this.child = lab.spawn(host, [process.execPath, script, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
     });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
@@ -70,6 +72,11 @@ export class Probe {
   next(match: (e: ProbeEvent) => boolean, timeoutMs = 10_000, what = 'event'): Promise<ProbeEvent> {
     const seen = this.events.length;
     return this.waitFor((e) => this.events.indexOf(e) >= seen && match(e), timeoutMs, what);
+  }
+
+  /** A line on the process's standard input (commands to fixtures that take them). */
+  send(line: string): void {
+    this.child.stdin?.write(`${line}\n`);
   }
 
   get bytes(): number {

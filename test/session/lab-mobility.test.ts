@@ -127,3 +127,43 @@ describe('sessions survive moves in the lab', { skip }, () => {
     });
   });
 });
+
+describe('server mobility at scale', { skip }, () => {
+  test('a server with 100 sessions moves its address: every session resumes', async () => {
+    await withLab(simpleTopology({ wifi: { delay: '10ms' } }), async (lab) => {
+      const server = new Probe(
+        lab,
+        'server',
+        ['serve', lab.address('server'), '7500', '1024'],
+        PEER,
+      );
+      const clients = new Probe(
+        lab,
+        'client',
+        ['many', lab.address('server'), '7500', '100'],
+        PEER,
+      );
+      try {
+        await server.waitFor((e) => e.event === 'listening');
+        await clients.waitFor((e) => e.event === 'all-connected', 30_000, '100 sessions');
+        const moved = await lab.fault('srv', 'renumber', undefined, { side: 'b' });
+        server.send(`move ${moved.to}`);
+        const ack = await server.waitFor((e) => e.event === 'moved', 20_000);
+        assert.equal(ack.acked, 100, 'every client acknowledged RECONNECT');
+        const all = await clients.waitFor(
+          (e) => e.event === 'all-migrated',
+          30_000,
+          'all sessions resumed',
+        );
+        const times = (all.times as number[]).sort((a, b) => a - b);
+        console.log(
+          `# 100 sessions, RTT 20 ms: resumed after median ${times[50]?.toFixed(0)} ms, max ${times[99]?.toFixed(0)} ms (from RECONNECT receipt)`,
+        );
+        assert.equal(times.length, 100);
+        assert.ok(!clients.events.some((e) => e.event === 'error'), 'a session failed');
+      } finally {
+        await Promise.all([clients.stop(), server.stop()]);
+      }
+    });
+  });
+});

@@ -14,6 +14,9 @@ import { PathLiveness, type PathHealth } from './liveness.js';
  */
 export type FlowpathState = 'handshake' | 'open' | 'closed';
 
+/** How long a closing flowpath may take to flush its last frames. */
+const LINGER_MS = 1000;
+
 export interface FlowpathInfo {
   pathId: number;
   state: FlowpathState;
@@ -46,6 +49,7 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private closeReason: string | undefined;
+  private held: Frame[] = [];
 
   constructor(socket: Socket, timing: FlowpathTiming) {
     super();
@@ -102,22 +106,42 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   fail(reason: string, error?: { code: number; reason: string }): void {
     if (this.state === 'closed') return;
     if (error) this.send({ type: 'error', code: error.code, reason: error.reason });
-    this.socket.end();
-    this.close(reason);
+    this.close(reason, LINGER_MS);
   }
 
-  close(reason: string): void {
+  /**
+   * Closes the flowpath. With `lingerMs`, what is queued (an ERROR frame, a last ACK) is
+   * flushed first, for at most that long; without, the socket goes at once (a dead path).
+   */
+  close(reason: string, lingerMs = 0): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     this.closeReason = reason;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    // destroySoon: flush what is queued (an ERROR frame) but never wait on a dead peer.
-    if (!this.socket.destroyed) {
-      this.socket.end();
-      setImmediate(() => this.socket.destroy()).unref();
+    const socket = this.socket;
+    if (!socket.destroyed) {
+      if (lingerMs > 0) {
+        socket.end();
+        const timer = setTimeout(() => socket.destroy(), lingerMs);
+        timer.unref();
+        socket.once('close', () => clearTimeout(timer));
+      } else {
+        socket.destroy();
+      }
     }
     this.emit('closed', reason);
+  }
+
+  /** Hands over frames that arrived while nobody listened, and resumes reading. */
+  deliverHeld(): void {
+    const held = this.held;
+    this.held = [];
+    for (const frame of held) {
+      if (this.state === 'closed') return;
+      this.emit('frame', frame);
+    }
+    if (this.state !== 'closed') this.socket.resume();
   }
 
   get reason(): string | undefined {
@@ -132,7 +156,13 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
         if ((this.state as FlowpathState) === 'closed') return;
         if (frame.type === 'ping') this.send({ type: 'pong', id: frame.id });
         else if (frame.type === 'pong') this.liveness.onPong(frame.id, this.now());
-        else this.emit('frame', frame);
+        else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
+        else {
+          // Between the handshake and the session taking the path over, nobody listens:
+          // keep the frames (the peer will never resend them on this path) and stop reading.
+          this.held.push(frame);
+          this.socket.pause();
+        }
       }
     } catch (err) {
       const code = err instanceof WireError ? err.code : 'ROAM_WIRE_MALFORMED';

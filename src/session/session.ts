@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import type { Frame } from '../wire/index.js';
+import { ErrorCode, type Frame } from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
 import type { SessionOptions } from './options.js';
 import { ReceiveBuffer } from './receive-buffer.js';
@@ -135,7 +135,7 @@ export class Session extends Duplex {
    */
   adoptPath(path: Flowpath, peerReceived: number, peerWindow: number): void {
     if (this.state === 'closed') {
-      path.fail('session closed', { code: 9, reason: 'session closed' });
+      path.fail('session closed', { code: ErrorCode.CLOSED, reason: 'session closed' });
       return;
     }
     const old = this.flowpaths.get(path.pathId);
@@ -145,12 +145,13 @@ export class Session extends Duplex {
     path.state = 'open';
     this.flowpaths.set(path.pathId, path);
     path.on('frame', (frame) => this.onFrame(path, frame));
+    queueMicrotask(() => path.deliverHeld());
     path.on('drain', () => this.pump());
     path.once('closed', (reason) => this.onPathClosed(path, reason));
     try {
       this.acknowledge(peerReceived, peerWindow);
     } catch (err) {
-      path.fail('bad resume point', { code: 1, reason: (err as Error).message });
+      path.fail('bad resume point', { code: ErrorCode.PROTOCOL, reason: (err as Error).message });
       return;
     }
     this.sendNext = peerReceived;
@@ -166,6 +167,20 @@ export class Session extends Duplex {
     if (wasConnecting) this.emit('connect');
     this.pump();
     this.sendAck();
+  }
+
+  /**
+   * Forces a migration: the client drops its flowpaths and attaches again (from whatever
+   * address the host has now). A server moves with `server.move()` instead.
+   */
+  migrate(): void {
+    if (this.role !== 'client') {
+      throw new RoamError(
+        'ROAM_BAD_INPUT',
+        'only the client end of a session migrates; move a server with server.move()',
+      );
+    }
+    if (this.state === 'open') this.dropPaths('migration requested');
   }
 
   /** Closes every flowpath so the owner re-establishes one (a forced migration). */
@@ -207,9 +222,13 @@ export class Session extends Duplex {
     if (this.detachTimer) clearTimeout(this.detachTimer);
     this.ackTimer = undefined;
     this.detachTimer = undefined;
+    // Tell the peer, or it would take the silence for a move and wait for us for a day.
+    // (A session that completed normally has no flowpath left by now.)
     for (const path of this.flowpaths.values()) {
-      if (err) path.fail('session destroyed', { code: 9, reason: 'session closed' });
-      else path.close('session closed');
+      path.fail('session destroyed', {
+        code: ErrorCode.CLOSED,
+        reason: err ? err.message.slice(0, 200) : 'session closed',
+      });
     }
     this.flowpaths.clear();
     this.active = undefined;
@@ -343,7 +362,7 @@ export class Session extends Duplex {
           break;
         default:
           path.fail(`unexpected ${frame.type} frame`, {
-            code: 1,
+            code: ErrorCode.PROTOCOL,
             reason: `unexpected ${frame.type} frame`,
           });
       }
@@ -354,7 +373,7 @@ export class Session extends Duplex {
         'protocol violation; closing flowpath',
       );
       path.fail(`protocol violation ${code}`, {
-        code: 1,
+        code: ErrorCode.PROTOCOL,
         reason: (err as Error).message.slice(0, 200),
       });
     }
@@ -428,7 +447,7 @@ export class Session extends Duplex {
     this.flowpaths.clear();
     this.active = undefined;
     setImmediate(() => {
-      for (const path of paths) path.close('session complete');
+      for (const path of paths) path.close('session complete', 1000);
     });
   }
 }

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { isRoamError } from '../../src/errors.js';
+import { EmulatedLink } from '../../src/lab/emulated-link/index.js';
+import { connect } from '../../src/session/client.js';
+import type { Session } from '../../src/session/session.js';
+import { readAll, sha256, startServer } from './session-support.js';
+
+const fast = { keepaliveIntervalMs: 50, deadAfterMs: 300, retryIntervalMs: 50 };
+
+/** A server whose sessions are handed to the test as they come. */
+async function serverWithQueue(options = {}) {
+  const waiting: ((s: Session) => void)[] = [];
+  const ready: Session[] = [];
+  const { server, port } = await startServer((s) => {
+    // A test that destroys one end sees the other end's reset; that is not a failure here.
+    s.on('error', () => undefined);
+    const w = waiting.shift();
+    if (w) w(s);
+    else ready.push(s);
+  }, options);
+  const next = () => {
+    const s = ready.shift();
+    return s ? Promise.resolve(s) : new Promise<Session>((resolve) => waiting.push(resolve));
+  };
+  return { server, port, next };
+}
+
+test('half-close: the client ends its side and still receives until the server ends', async (t) => {
+  const { server, port, next } = await serverWithQueue(fast);
+  t.after(() => server.close());
+  const client = connect({ host: '127.0.0.1', port, ...fast });
+  t.after(() => client.destroy());
+  const peer = await next();
+  client.end('question');
+  const question = await readAll(peer);
+  assert.equal(question.length, 8);
+  const answer = Buffer.alloc(3 * 1024 * 1024, 7);
+  const got = readAll(client);
+  peer.end(answer);
+  assert.deepEqual(await got, { length: answer.length, sha256: sha256(answer) });
+});
+
+test('a forced migration keeps the stream exact, and a server refuses to migrate itself', async (t) => {
+  const { server, port, next } = await serverWithQueue(fast);
+  t.after(() => server.close());
+  const client = connect({ host: '127.0.0.1', port, ...fast });
+  t.after(() => client.destroy());
+  const peer = await next();
+  if (client.state === 'connecting') await once(client, 'connect');
+  assert.throws(
+    () => peer.migrate(),
+    (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'),
+  );
+  const data = Buffer.alloc(2 * 1024 * 1024, 3);
+  const got = readAll(client);
+  peer.write(data.subarray(0, 1024 * 1024));
+  const migrated = once(client, 'migrated');
+  client.migrate();
+  await migrated;
+  peer.end(data.subarray(1024 * 1024));
+  client.end();
+  assert.deepEqual(await got, { length: data.length, sha256: sha256(data) });
+});
+
+test('destroy on one end resets the other with ROAM_SESSION_RESET', async (t) => {
+  const { server, port, next } = await serverWithQueue(fast);
+  t.after(() => server.close());
+  const client = connect({ host: '127.0.0.1', port, ...fast });
+  const peer = await next();
+  const failed = once(client, 'error');
+  peer.destroy();
+  const [err] = (await failed) as [Error];
+  assert.ok(isRoamError(err, 'ROAM_SESSION_RESET'), String(err));
+});
+
+test('backpressure: a peer that does not read stops the writer, with bounded memory', async (t) => {
+  const output = 256 * 1024;
+  const { server, port, next } = await serverWithQueue({ ...fast, inputBufferBytes: 128 * 1024 });
+  t.after(() => server.close());
+  const client = connect({ host: '127.0.0.1', port, ...fast, outputBufferBytes: output });
+  t.after(() => client.destroy());
+  const peer = await next();
+  peer.pause();
+  let written = 0;
+  const chunk = Buffer.alloc(64 * 1024);
+  while (client.write(chunk)) {
+    written += chunk.length;
+    assert.ok(written < 64 * 1024 * 1024, 'write() never pushed back');
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(
+    client.bufferedBytes <= output + chunk.length,
+    `client holds ${client.bufferedBytes} bytes`,
+  );
+  assert.ok(
+    peer.bufferedBytes <= 128 * 1024 + 256 * 1024,
+    `server holds ${peer.bufferedBytes} bytes`,
+  );
+  // Reading resumes the flow: the writer drains.
+  const drained = once(client, 'drain');
+  peer.resume();
+  await drained;
+});
+
+test('a detached session expires: the server app gets ROAM_SESSION_EXPIRED, so does a late resume', async (t) => {
+  const { server, port, next } = await serverWithQueue({ ...fast, detachTimeoutMs: 300 });
+  t.after(() => server.close());
+  const link = await EmulatedLink.start({ target: { host: '127.0.0.1', port } });
+  t.after(() => link.close());
+  const client = connect({
+    host: '127.0.0.1',
+    port: link.address.port,
+    ...fast,
+    detachTimeoutMs: 60_000,
+  });
+  t.after(() => client.destroy());
+  const peer = await next();
+  if (client.state === 'connecting') await once(client, 'connect');
+  const expired = once(peer, 'error');
+  const clientFailed = once(client, 'error');
+  await link.down();
+  const [serverErr] = (await expired) as [Error];
+  assert.ok(isRoamError(serverErr, 'ROAM_SESSION_EXPIRED'), String(serverErr));
+  await link.up();
+  const [clientErr] = (await clientFailed) as [Error];
+  assert.ok(isRoamError(clientErr, 'ROAM_SESSION_EXPIRED'), String(clientErr));
+  assert.equal(server.sessionCount, 0);
+});

@@ -1,38 +1,28 @@
 import { output, printJson } from '../cli/output.js';
 import { isRoot } from '../lab/lab.js';
 import { contentSha256 } from './content.js';
-import { type PathView, renderLive, renderSummary } from './display.js';
+import { type PathRtt, renderLive, renderSummary, type TransferView } from './display.js';
 import type { DemoNetwork } from './network.js';
 import { inProcessNetwork } from './network-inprocess.js';
 import { labNetwork } from './network-lab.js';
-import { DEMO_FAULTS, DEMO_LIMIT_MS, DEMO_PATHS, DEMO_SEED } from './scenario.js';
+import { DEMO_FAULTS, DEMO_LIMIT_MS, DEMO_SEED, DEMO_TRANSFERS } from './scenario.js';
 
 export interface DemoOptions {
   network?: 'auto' | 'lab' | 'inprocess';
 }
 
 /** Runs the demo story on the lab (root) or in-process links, live on the terminal. */
-export async function runDemo(options: DemoOptions = {}): Promise<PathView[]> {
+export async function runDemo(options: DemoOptions = {}): Promise<TransferView[]> {
   const useLab = options.network === 'lab' || (options.network !== 'inprocess' && isRoot());
   const network: DemoNetwork = useLab ? await labNetwork() : await inProcessNetwork();
   const tty = process.stdout.isTTY && !output.json;
-  const header = `roam demo — two paths, a plain TCP download on each, faults on a schedule\nnetwork: ${network.description}`;
+  const header = `roam demo — two paths, a plain TCP and a roam download on each, faults on a schedule\nnetwork: ${network.description}`;
   const started = performance.now();
   const elapsed = () => performance.now() - started;
-  const views = new Map<string, PathView>(
-    DEMO_PATHS.map((p) => [
-      p.name,
-      {
-        name: p.name,
-        total: p.sizeBytes,
-        bytes: 0,
-        rateBps: 0,
-        rttMs: undefined,
-        lastRttAt: 0,
-        outcome: undefined,
-      },
-    ]),
+  const views = new Map<string, TransferView>(
+    DEMO_TRANSFERS.map((spec) => [spec.key, { spec, bytes: 0, rateBps: 0, outcome: undefined }]),
   );
+  const rtts = new Map<string, PathRtt>();
   const events: string[] = [];
   const timers: NodeJS.Timeout[] = [];
   let finish: () => void = () => undefined;
@@ -42,13 +32,11 @@ export async function runDemo(options: DemoOptions = {}): Promise<PathView[]> {
   const checkAllDone = () => [...views.values()].every((v) => v.outcome) && finish();
 
   try {
-    network.rtt.on('rtt', (path, ms) => {
-      const v = views.get(path);
-      if (v) Object.assign(v, { rttMs: ms, lastRttAt: elapsed() });
-    });
+    network.rtt.on('rtt', (path, ms) => rtts.set(path, { rttMs: ms, lastRttAt: elapsed() }));
     for (const [name, transfer] of await network.start()) {
-      const v = views.get(name) as PathView;
-      const expected = contentSha256(DEMO_SEED, v.total);
+      const v = views.get(name) as TransferView;
+      const total = v.spec.path.sizeBytes;
+      const expected = contentSha256(DEMO_SEED, total);
       transfer.on('progress', (bytes) => {
         v.bytes = bytes;
       });
@@ -57,7 +45,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<PathView[]> {
         v.outcome = {
           kind: 'done',
           ms: elapsed(),
-          shaOk: r.bytes === v.total && r.sha256 === expected,
+          shaOk: r.bytes === total && r.sha256 === expected,
         };
         checkAllDone();
       });
@@ -83,14 +71,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<PathView[]> {
     let drawn = 0;
     const tick = setInterval(() => {
       for (const v of views.values()) {
-        const h = history.get(v.name) ?? [];
+        const h = history.get(v.spec.key) ?? [];
         h.push(v.bytes);
         if (h.length > 5) h.shift();
-        history.set(v.name, h);
+        history.set(v.spec.key, h);
         v.rateBps =
           h.length > 1 ? ((h[h.length - 1] ?? 0) - (h[0] ?? 0)) / ((h.length - 1) * 0.25) : 0;
       }
-      const screen = renderLive([...views.values()], elapsed(), events, header);
+      const screen = renderLive([...views.values()], rtts, elapsed(), events, header);
       if (tty) {
         process.stdout.write(`${drawn ? `\x1b[${drawn}A\x1b[J` : ''}${screen}\n`);
         drawn = screen.split('\n').length;

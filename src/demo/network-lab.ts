@@ -6,9 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
 import { parseTopology } from '../lab/topology/load.js';
 import type { DemoNetwork, DemoTransfer, TransferEvents } from './network.js';
-import { DEMO_PATHS } from './scenario.js';
+import { DEMO_PATHS, DEMO_TRANSFERS } from './scenario.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
+const SERVER = '10.9.0.2';
+const ports = (i: number) => ({ data: 7100 + 3 * i, echo: 7101 + 3 * i, roam: 7102 + 3 * i });
 
 /** The demo as root: a real namespace lab, client and server processes on real addresses. */
 export async function labNetwork(): Promise<DemoNetwork> {
@@ -26,36 +28,33 @@ export async function labNetwork(): Promise<DemoNetwork> {
       {
         name: 'srv',
         a: { host: 'router', ip: '10.9.0.1/24' },
-        b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
+        b: { host: 'server', ip: `${SERVER}/24`, gateway: '10.9.0.1' },
       },
     ],
   });
   const lab = await Lab.up(topology);
   const children: ChildProcess[] = [];
   const rtt = new EventEmitter<{ rtt: [path: string, ms: number] }>();
-  const lines = (child: ChildProcess, fn: (msg: Record<string, unknown>) => void) =>
+  const worker = (host: string, args: string[], onLine: (msg: Record<string, unknown>) => void) => {
+    const child = lab.spawn(host, [process.execPath, WORKER, ...args], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) =>
-      fn(JSON.parse(l) as Record<string, unknown>),
+      onLine(JSON.parse(l) as Record<string, unknown>),
     );
+    return child;
+  };
   try {
     for (const [i, p] of DEMO_PATHS.entries()) {
-      const server = lab.spawn(
-        'server',
-        [
-          process.execPath,
-          WORKER,
-          'serve',
-          '0.0.0.0',
-          String(7100 + 2 * i),
-          String(7101 + 2 * i),
-          String(p.sizeBytes),
-        ],
-        { stdio: ['ignore', 'pipe', 'inherit'] },
-      );
-      children.push(server);
+      const { data, echo, roam } = ports(i);
       await new Promise<void>((resolve, reject) => {
-        lines(server, () => resolve());
-        server.once('exit', () => reject(new Error('demo server exited')));
+        const child = worker(
+          'server',
+          ['serve', '0.0.0.0', String(data), String(echo), String(roam), String(p.sizeBytes)],
+          () => resolve(),
+        );
+        child.once('exit', () => reject(new Error('demo server exited')));
       });
     }
   } catch (err) {
@@ -67,32 +66,23 @@ export async function labNetwork(): Promise<DemoNetwork> {
     description: `network namespaces (lab ${lab.id}): real addresses, tbf rate limits, user-space delay line`,
     async start() {
       const out = new Map<string, DemoTransfer>();
-      for (const [i, p] of DEMO_PATHS.entries()) {
-        const t = new EventEmitter<TransferEvents>();
-        const child = lab.spawn(
-          'client',
-          [
-            process.execPath,
-            WORKER,
-            'fetch',
-            p.name,
-            '10.9.0.2',
-            String(7100 + 2 * i),
-            String(7101 + 2 * i),
-            lab.address('client', p.name),
-          ],
-          { stdio: ['ignore', 'pipe', 'inherit'] },
-        );
-        children.push(child);
-        lines(child, (m) => {
-          if (m.event === 'progress') t.emit('progress', m.bytes as number);
-          else if (m.event === 'rtt') rtt.emit('rtt', p.name, m.ms as number);
+      for (const t of DEMO_TRANSFERS) {
+        const i = DEMO_PATHS.indexOf(t.path);
+        const port = t.transport === 'tcp' ? ports(i).data : ports(i).roam;
+        const transfer = new EventEmitter<TransferEvents>();
+        worker('client', ['fetch', t.transport, SERVER, String(port), t.path.name], (m) => {
+          if (m.event === 'progress') transfer.emit('progress', m.bytes as number);
           else if (m.event === 'done')
-            t.emit('done', { bytes: m.bytes as number, sha256: m.sha256 as string });
+            transfer.emit('done', { bytes: m.bytes as number, sha256: m.sha256 as string });
           else if (m.event === 'failed')
-            t.emit('failed', { bytes: m.bytes as number, code: m.code as string });
+            transfer.emit('failed', { bytes: m.bytes as number, code: m.code as string });
         });
-        out.set(p.name, t);
+        out.set(t.key, transfer);
+      }
+      for (const [i, p] of DEMO_PATHS.entries()) {
+        worker('client', ['ping', SERVER, String(ports(i).echo), p.name], (m) => {
+          if (m.event === 'rtt') rtt.emit('rtt', p.name, m.ms as number);
+        });
       }
       return out;
     },

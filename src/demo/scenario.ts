@@ -1,4 +1,4 @@
-/** The demo's story, the same on both networks: two paths, two downloads, faults on a schedule. */
+/** The demo's story, the same on both networks: two paths, four downloads, faults on a schedule. */
 
 export interface DemoPathSpec {
   name: string;
@@ -8,9 +8,33 @@ export interface DemoPathSpec {
 }
 
 export const DEMO_PATHS: DemoPathSpec[] = [
-  { name: 'wifi', rateMbit: 20, rttMs: 20, sizeBytes: 24 << 20 },
-  { name: 'cellular', rateMbit: 8, rttMs: 80, sizeBytes: 16 << 20 },
+  { name: 'wifi', rateMbit: 20, rttMs: 20, sizeBytes: 16 << 20 },
+  { name: 'cellular', rateMbit: 8, rttMs: 80, sizeBytes: 8 << 20 },
 ];
+
+export type Transport = 'tcp' | 'roam';
+
+/** On each path, side by side: a plain TCP download and a roam session download. */
+export interface DemoTransferSpec {
+  key: string;
+  path: DemoPathSpec;
+  transport: Transport;
+}
+
+export const DEMO_TRANSFERS: DemoTransferSpec[] = DEMO_PATHS.flatMap((path) =>
+  (['tcp', 'roam'] as const).map((transport) => ({
+    key: `${path.name}/${transport}`,
+    path,
+    transport,
+  })),
+);
+
+/** Session timing for the demo: a dead path is noticed in 1.5 s, retried every 0.5 s. */
+export const DEMO_SESSION_TIMING = {
+  keepaliveIntervalMs: 250,
+  deadAfterMs: 1500,
+  retryIntervalMs: 500,
+};
 
 export interface DemoFault {
   atMs: number;
@@ -28,4 +52,4 @@ export const DEMO_FAULTS: DemoFault[] = [
 
 export const DEMO_SEED = 'roam-demo';
 /** The demo gives up on transfers still running after this long. */
-export const DEMO_LIMIT_MS = 25_000;
+export const DEMO_LIMIT_MS = 40_000;

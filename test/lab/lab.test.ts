@@ -112,9 +112,10 @@ describe('lab: faults do what they claim', { skip }, () => {
   test('stall: a TCP transfer stops with no reset and no error, and resumes after up', async () => {
     await withLab(simpleTopology({ wifi: { rate: '50mbit', delay: '5ms' } }), async (lab) => {
       const server = new Probe(lab, 'server', ['serve', '7000', '--send']);
-      const client = new Probe(lab, 'client', ['stream', '10.9.0.2', '7000']);
+      let client: Probe | undefined;
       try {
         await server.waitFor((e) => e.event === 'listening');
+        client = new Probe(lab, 'client', ['stream', '10.9.0.2', '7000']);
         await client.waitFor(
           (e) => e.event === 'progress' && (e.bytes ?? 0) > 1_000_000,
           10_000,
@@ -144,7 +145,7 @@ describe('lab: faults do what they claim', { skip }, () => {
           'bytes after the stall',
         );
       } finally {
-        await Promise.all([client.stop(), server.stop()]);
+        await Promise.all([client?.stop(), server.stop()]);
       }
     });
   });

@@ -32,14 +32,10 @@ async function transfer(
     ['serve', lab.address('server'), '7400', String(SIZE)],
     PEER,
   );
-  const client = new Probe(
-    lab,
-    'client',
-    ['fetch', lab.address('server'), '7400', String(SIZE)],
-    PEER,
-  );
+  let client: Probe | undefined;
   try {
     await server.waitFor((e) => e.event === 'listening');
+    client = new Probe(lab, 'client', ['fetch', lab.address('server'), '7400', String(SIZE)], PEER);
     await client.waitFor(
       (e) => e.event === 'progress' && (e.bytes as number) > SIZE / 6,
       20_000,
@@ -58,7 +54,7 @@ async function transfer(
     assert.deepEqual(sd.received, { length: SIZE, sha256: cd.sent }, 'client → server stream');
     return { client: client.events, server: server.events };
   } finally {
-    await Promise.all([client.stop(), server.stop()]);
+    await Promise.all([client?.stop(), server.stop()]);
   }
 }
 
@@ -137,14 +133,10 @@ describe('server mobility at scale', { skip }, () => {
         ['serve', lab.address('server'), '7500', '1024'],
         PEER,
       );
-      const clients = new Probe(
-        lab,
-        'client',
-        ['many', lab.address('server'), '7500', '100'],
-        PEER,
-      );
+      let clients: Probe | undefined;
       try {
         await server.waitFor((e) => e.event === 'listening');
+        clients = new Probe(lab, 'client', ['many', lab.address('server'), '7500', '100'], PEER);
         await clients.waitFor((e) => e.event === 'all-connected', 30_000, '100 sessions');
         const moved = await lab.fault('srv', 'renumber', undefined, { side: 'b' });
         server.send(`move ${moved.to}`);
@@ -162,7 +154,7 @@ describe('server mobility at scale', { skip }, () => {
         assert.equal(times.length, 100);
         assert.ok(!clients.events.some((e) => e.event === 'error'), 'a session failed');
       } finally {
-        await Promise.all([clients.stop(), server.stop()]);
+        await Promise.all([clients?.stop(), server.stop()]);
       }
     });
   });

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages roam's tests and lab use, if any are missing: iproute2 (ip,
 # tc), iptables (NAT in the lab), ping, iperf3 (the lab's throughput self-test) and a C
-# toolchain for the tun addon. Only as root with apt-get; elsewhere it says what is missing.
+# toolchain for the tun addon, openssl for the TLS tests' certificates. Only as root with apt-get; elsewhere it says what is missing.
 set -euo pipefail
-declare -A want=([ip]=iproute2 [tc]=iproute2 [iptables]=iptables [ping]=iputils-ping [iperf3]=iperf3 [make]=make [g++]=g++ [python3]=python3)
+declare -A want=([ip]=iproute2 [tc]=iproute2 [iptables]=iptables [ping]=iputils-ping [iperf3]=iperf3 [make]=make [g++]=g++ [python3]=python3 [openssl]=openssl)
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

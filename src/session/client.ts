@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode } from '../wire/index.js';
@@ -13,6 +14,7 @@ import {
   type SocketFactory,
 } from './options.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
+import { checkPin, type ClientTlsOptions, tlsSocketFactory } from './tls.js';
 import { Session } from './session.js';
 
 export interface ConnectOptions extends Partial<SessionOptions> {
@@ -29,12 +31,19 @@ export interface ConnectOptions extends Partial<SessionOptions> {
   socketFactory?: SocketFactory;
   /** Listen for the server's RECONNECT (server mobility) on a UDP control socket. Default true. */
   control?: boolean;
+  /** TLS 1.3 flowpaths, verified by CA and name or by a pinned public key. */
+  tls?: ClientTlsOptions;
 }
 
 const defaultFactory: SocketFactory = (to) =>
   netConnect({ host: to.host, port: to.port, localAddress: to.localAddress });
 
-function connectSocket(factory: SocketFactory, to: Endpoint, timeoutMs: number): Promise<Socket> {
+function connectSocket(
+  factory: SocketFactory,
+  to: Endpoint,
+  timeoutMs: number,
+  pinnedKey?: string,
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = factory(to);
     const timer = setTimeout(() => {
@@ -46,9 +55,15 @@ function connectSocket(factory: SocketFactory, to: Endpoint, timeoutMs: number):
         ),
       );
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(socket instanceof TLSSocket ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
+      try {
+        if (socket instanceof TLSSocket) checkPin(socket, pinnedKey);
+      } catch (err) {
+        reject(err);
+        return;
+      }
       resolve(socket);
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
@@ -86,6 +101,7 @@ class ClientDriver {
     private readonly factory: SocketFactory,
     private readonly localAddress: string | undefined,
     useControl: boolean,
+    private readonly pinnedKey: string | undefined,
   ) {
     if (useControl) {
       this.control = new ClientControl(session, (to) => {
@@ -101,7 +117,12 @@ class ClientDriver {
 
   async open(): Promise<void> {
     const target = await this.target();
-    const socket = await connectSocket(this.factory, target, this.opts.connectTimeoutMs);
+    const socket = await connectSocket(
+      this.factory,
+      target,
+      this.opts.connectTimeoutMs,
+      this.pinnedKey,
+    );
     const path = new Flowpath(socket, this.opts);
     const share = newKeyShare();
     const clientNonce = nonce();
@@ -182,7 +203,12 @@ class ClientDriver {
     let socket: Socket | undefined;
     try {
       const target = await this.target();
-      socket = await connectSocket(this.factory, target, this.opts.connectTimeoutMs);
+      socket = await connectSocket(
+        this.factory,
+        target,
+        this.opts.connectTimeoutMs,
+        this.pinnedKey,
+      );
       this.attempts.add(socket);
       if (!this.migrating || this.session.destroyed) {
         socket.destroy();
@@ -292,9 +318,10 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
     session,
     opts,
     resolveTarget,
-    options.socketFactory ?? defaultFactory,
+    options.socketFactory ?? (options.tls ? tlsSocketFactory(options.tls) : defaultFactory),
     options.localAddress,
     options.control ?? true,
+    options.tls?.pinnedKey,
   );
   if (onConnect) session.once('connect', onConnect);
   driver.open().catch((err: Error) => session.destroy(err));

@@ -17,6 +17,12 @@ export type FlowpathState = 'handshake' | 'open' | 'closed';
 /** How long a closing flowpath may take to flush its last frames. */
 const LINGER_MS = 1000;
 
+/**
+ * Most bytes queued on a socket before the peer counts as not reading. The session queues
+ * at most one DATA frame (1 MiB at most) past the socket's high-water mark, plus small frames.
+ */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
+
 export interface FlowpathInfo {
   pathId: number;
   state: FlowpathState;
@@ -26,6 +32,8 @@ export interface FlowpathInfo {
   remoteAddress: string | undefined;
   remotePort: number | undefined;
   rttMs: number | undefined;
+  /** Bytes written to the socket and not yet taken by the kernel (the peer reads slowly). */
+  queuedBytes: number;
 }
 
 export interface FlowpathEvents {
@@ -50,6 +58,9 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private timer: NodeJS.Timeout | undefined;
   private closeReason: string | undefined;
   private held: Frame[] = [];
+  private overflowing = false;
+  /** The latest ping not answered yet because the socket was backed up. */
+  private pendingPong: number | undefined;
 
   constructor(socket: Socket, timing: FlowpathTiming) {
     super();
@@ -61,7 +72,10 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     );
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.receive(chunk));
-    socket.on('drain', () => this.emit('drain'));
+    socket.on('drain', () => {
+      this.flushPong();
+      this.emit('drain');
+    });
     socket.on('error', (err: NodeJS.ErrnoException) =>
       this.close(`socket error ${err.code ?? err.message}`),
     );
@@ -72,13 +86,30 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
 
   /** Queues a frame; false when the socket's buffer is full (wait for 'drain'). */
   send(frame: Frame): boolean {
-    if (this.state === 'closed') return false;
+    if (this.state === 'closed' || this.overflowing) return false;
     const pieces = encodeFrame(frame);
     let ok = true;
     if (pieces.length > 1) this.socket.cork();
     for (const piece of pieces) ok = this.socket.write(piece);
     if (pieces.length > 1) this.socket.uncork();
+    if (this.socket.writableLength > MAX_UNSENT_BYTES) this.overflow();
     return ok;
+  }
+
+  /**
+   * A peer that does not read while it makes us write (a PONG for each of its PINGs) would
+   * grow the socket's queue without bound. The session never queues more than one frame
+   * past the high-water mark, so a queue this long means the peer has stopped reading: drop
+   * the path. Deferred, so that a session in the middle of sending on it is not re-entered.
+   */
+  private overflow(): void {
+    this.overflowing = true;
+    queueMicrotask(() =>
+      this.fail('the peer does not read', {
+        code: ErrorCode.LIMIT,
+        reason: `more than ${MAX_UNSENT_BYTES} bytes unread`,
+      }),
+    );
   }
 
   get writable(): boolean {
@@ -99,14 +130,37 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
       remoteAddress: this.socket.remoteAddress,
       remotePort: this.socket.remotePort,
       rttMs: this.liveness.rtt.srtt,
+      queuedBytes: this.socket.writableLength,
     };
   }
 
   /** Closes with an ERROR frame first when there is something to tell the peer. */
   fail(reason: string, error?: { code: number; reason: string }): void {
     if (this.state === 'closed') return;
-    if (error) this.send({ type: 'error', code: error.code, reason: error.reason });
+    if (error) {
+      this.logClose(reason, error.code, error.reason);
+      this.overflowing = false; // the ERROR frame goes out even behind a full queue
+      this.send({ type: 'error', code: error.code, reason: error.reason });
+    }
     this.close(reason, LINGER_MS);
+  }
+
+  /**
+   * The line every flowpath closed for cause leaves, warn for all but an orderly CLOSED:
+   * the operator's view of bad input and attacks.
+   */
+  private logClose(reason: string, errorCode: number, detail: string): void {
+    const socket = this.socket;
+    const fields = {
+      errorCode,
+      remote: socket.remoteAddress,
+      remotePort: socket.remotePort,
+      pathId: this.pathId,
+      detail,
+    };
+    const msg = `flowpath closed: ${reason}`;
+    if (errorCode === ErrorCode.CLOSED) rootLogger().debug(fields, msg);
+    else rootLogger().warn(fields, msg);
   }
 
   /**
@@ -154,7 +208,7 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     try {
       for (const frame of this.decoder.emitFrames(chunk)) {
         if ((this.state as FlowpathState) === 'closed') return;
-        if (frame.type === 'ping') this.send({ type: 'pong', id: frame.id });
+        if (frame.type === 'ping') this.pong(frame.id);
         else if (frame.type === 'pong') this.liveness.onPong(frame.id, this.now());
         else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
         else {
@@ -166,15 +220,27 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
       }
     } catch (err) {
       const code = err instanceof WireError ? err.code : 'ROAM_WIRE_MALFORMED';
-      rootLogger().warn(
-        { code, remote: this.socket.remoteAddress, err: (err as Error).message },
-        'bad frame; closing flowpath',
-      );
-      this.fail(`protocol error ${code}`, {
+      this.fail(`bad frame (${code})`, {
         code: code === 'ROAM_WIRE_VERSION' ? ErrorCode.VERSION : ErrorCode.PROTOCOL,
         reason: (err as Error).message.slice(0, 200),
       });
     }
+  }
+
+  /**
+   * Answers a ping, or, while the socket is backed up, remembers only the latest one and
+   * answers it at 'drain'. A pong settles its ping and every older one, so nothing is lost;
+   * and a peer that pings without reading cannot make us queue a pong per ping.
+   */
+  private pong(id: number): void {
+    if (this.socket.writableNeedDrain) this.pendingPong = id;
+    else this.send({ type: 'pong', id });
+  }
+
+  private flushPong(): void {
+    const id = this.pendingPong;
+    this.pendingPong = undefined;
+    if (id !== undefined) this.send({ type: 'pong', id });
   }
 
   /** One timer per flowpath, re-armed for the next ping or liveness deadline. */
@@ -186,7 +252,14 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
       // frames may be waiting unread. Decide after the next I/O poll, not before.
       setImmediate(() => {
         if (this.state !== 'closed' && this.liveness.health(this.now()) === 'dead') {
-          this.close('no frame from the peer: path dead');
+          // No ERROR frame: a peer that sends nothing is not reading either.
+          const reason = 'no frame from the peer: path dead';
+          this.logClose(
+            reason,
+            ErrorCode.TIMEOUT,
+            `nothing for ${this.liveness.options.deadAfterMs} ms`,
+          );
+          this.close(reason);
         } else this.arm();
       });
       return;

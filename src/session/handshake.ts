@@ -1,4 +1,5 @@
 import { RoamError } from '../errors.js';
+import { rootLogger } from '../log/logger.js';
 import { attachProofInput, ErrorCode, type Frame } from '../wire/index.js';
 import type { Flowpath } from './flowpath.js';
 import { hmac, proofMatches } from './secret.js';
@@ -24,8 +25,19 @@ export function firstFrame(path: Flowpath, timeoutMs: number): Promise<Frame> {
     };
     const onFrame = (frame: Frame) =>
       done(() => {
-        if (frame.type === 'error') reject(errorFromPeer(frame.code, frame.reason));
-        else resolve(frame);
+        if (frame.type !== 'error') return resolve(frame);
+        // The peer gave up on this flowpath: so do we (nobody would read it any more).
+        rootLogger().warn(
+          {
+            errorCode: frame.code,
+            remote: path.socket.remoteAddress,
+            remotePort: path.socket.remotePort,
+            detail: frame.reason.slice(0, 200),
+          },
+          'flowpath closed: the peer sent ERROR during the handshake',
+        );
+        path.close(`peer error ${frame.code} during the handshake: ${frame.reason}`);
+        reject(errorFromPeer(frame.code, frame.reason));
       });
     const onClosed = (reason: string) =>
       done(() =>

@@ -8,3 +8,4 @@ export {
 } from './options.js';
 export { createServer, RoamServer, type ServerOptions } from './server.js';
 export { Session, type SessionState } from './session.js';
+export { type ClientTlsOptions, publicKeyPin, type ServerTlsOptions } from './tls.js';

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer as netCreateServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer as tlsCreateServer } from 'node:tls';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode } from '../wire/index.js';
@@ -10,6 +11,7 @@ import { attachProof, attachProofValid, firstFrame, type HelloFrame } from './ha
 import { resolveSessionOptions, type SessionOptions } from './options.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
 import { Session } from './session.js';
+import type { ServerTlsOptions } from './tls.js';
 
 export interface ServerOptions extends Partial<SessionOptions> {
   /** Most sessions kept at once (attached or detached); new ones are refused beyond it. */
@@ -21,6 +23,8 @@ export interface ServerOptions extends Partial<SessionOptions> {
   /** RECONNECT: fixed retransmission timeout and number of tries (stop-and-wait). */
   reconnectTimeoutMs?: number;
   reconnectTries?: number;
+  /** TLS 1.3 flowpaths: the server's key and certificate (PEM). */
+  tls?: ServerTlsOptions;
 }
 
 interface SessionRecord {
@@ -51,6 +55,7 @@ export class RoamServer extends EventEmitter<{
   private listener: NetServer | undefined;
   private readonly control: ServerControl;
   private endpoint: { host: string; port: number } | undefined;
+  private readonly tls: ServerTlsOptions | undefined;
 
   constructor(options: ServerOptions = {}, onSession?: (session: Session) => void) {
     super();
@@ -60,6 +65,7 @@ export class RoamServer extends EventEmitter<{
       maxDetachedBytes: options.maxDetachedBytes ?? 256 * 1024 * 1024,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
+    this.tls = options.tls;
     this.control = new ServerControl(
       options.reconnectTimeoutMs ?? 200,
       options.reconnectTries ?? 10,
@@ -70,7 +76,13 @@ export class RoamServer extends EventEmitter<{
   /** Listens for flowpaths; resolves once listening. */
   async listen(at: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
     const host = at.host ?? '127.0.0.1';
-    const listener = netCreateServer((socket) => this.accept(socket));
+    const listener = this.tls
+      ? tlsCreateServer({ ...this.tls, minVersion: 'TLSv1.3' }, (socket) => this.accept(socket))
+      : netCreateServer((socket) => this.accept(socket));
+    // A client that fails the TLS handshake only costs its own connection.
+    listener.on('tlsClientError', (err: Error) =>
+      rootLogger().debug({ err: err.message }, 'TLS handshake failed'),
+    );
     await new Promise<void>((resolve, reject) => {
       listener.once('error', reject);
       listener.listen(at.port ?? 0, host, () => resolve());
@@ -147,6 +159,15 @@ export class RoamServer extends EventEmitter<{
   }
 
   private newSession(path: Flowpath, hello: HelloFrame): void {
+    if (hello.received !== 0) {
+      // Checked before anything is made: adoptPath would refuse it, but only after the
+      // session existed, and it would be left behind detached.
+      path.fail('new session with a resume point', {
+        code: ErrorCode.PROTOCOL,
+        reason: 'a new session starts at received 0',
+      });
+      return;
+    }
     if (this.sessions.size >= this.limits.maxSessions) {
       path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
       return;
@@ -217,20 +238,19 @@ export class RoamServer extends EventEmitter<{
       clientNonce: hello.nonce,
       serverNonce: Buffer.alloc(16),
     };
+    // Flowpath.fail logs each refusal (one warn line with the code and the peer's address).
     if (!attachProofValid(session.secret, 'client', fields, hello.proof)) {
-      rootLogger().warn(
-        { session: id, remote: path.socket.remoteAddress },
-        'attach with a bad proof refused',
-      );
-      path.fail('bad proof', { code: ErrorCode.BAD_PROOF, reason: 'bad proof' });
+      path.fail(`attach to session ${id} with a bad proof`, {
+        code: ErrorCode.BAD_PROOF,
+        reason: 'bad proof',
+      });
       return;
     }
     if (hello.counter <= record.counter) {
-      rootLogger().warn(
-        { session: id, remote: path.socket.remoteAddress },
-        'replayed attach refused',
-      );
-      path.fail('replay', { code: ErrorCode.REPLAY, reason: 'attach counter not fresh' });
+      path.fail(`replayed attach to session ${id}`, {
+        code: ErrorCode.REPLAY,
+        reason: 'attach counter not fresh',
+      });
       return;
     }
     record.counter = hello.counter;

@@ -90,6 +90,7 @@ class ClientDriver {
   private counter = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempts = new Set<Socket>();
+  private pending = 0;
   private migrating = false;
   private override: Endpoint | undefined;
   private control: ClientControl | undefined;
@@ -196,11 +197,18 @@ class ClientDriver {
     if (!this.migrating || this.session.destroyed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.kick(), this.opts.retryIntervalMs);
-    if (this.attempts.size < 3) void this.attempt();
+    // Attempts overlap: one to an address that swallows SYNs hangs until connectTimeoutMs,
+    // and must not hold back the next. Bounded: as many as fit in one connect timeout.
+    const limit = Math.min(
+      16,
+      Math.ceil(this.opts.connectTimeoutMs / this.opts.retryIntervalMs) + 1,
+    );
+    if (this.pending < limit) void this.attempt();
   }
 
   private async attempt(): Promise<void> {
     let socket: Socket | undefined;
+    this.pending++;
     try {
       const target = await this.target();
       socket = await connectSocket(
@@ -279,6 +287,7 @@ class ClientDriver {
       if (code === 'ROAM_SESSION_UNKNOWN' || code === 'ROAM_SESSION_EXPIRED')
         this.session.destroy(err as Error);
     } finally {
+      this.pending--;
       if (socket) this.attempts.delete(socket);
     }
   }

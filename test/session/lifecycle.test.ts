@@ -128,3 +128,40 @@ test('a detached session expires: the server app gets ROAM_SESSION_EXPIRED, so d
   assert.ok(isRoamError(clientErr, 'ROAM_SESSION_EXPIRED'), String(clientErr));
   assert.equal(server.sessionCount, 0);
 });
+
+test('both ends move at once: resumed within ρ + 2 RTT of the new address being known', async (t) => {
+  const rho = 300;
+  const delayMs = 20; // each way: RTT 40 ms
+  const { server, port, next } = await serverWithQueue({ ...fast, retryIntervalMs: rho });
+  t.after(() => server.close());
+  const oldPath = await EmulatedLink.start({ target: { host: '127.0.0.1', port }, delayMs });
+  t.after(() => oldPath.close());
+  let target = oldPath.address;
+  // control: false — the server's RECONNECT cannot reach a client that moved too.
+  const client = connect({ resolve: () => target, ...fast, retryIntervalMs: rho, control: false });
+  t.after(() => client.destroy());
+  const peer = await next();
+  if (client.state === 'connecting') await once(client, 'connect');
+  const got = readAll(client);
+  peer.write(Buffer.alloc(512 * 1024, 1));
+  // Both move: the server to another address, and the old path goes silent for the client.
+  await server.move({ host: '127.0.0.2', port });
+  oldPath.stall();
+  await once(client, 'migrating');
+  // A while later the client learns where the server is now (the name service's job).
+  await new Promise((resolve) => setTimeout(resolve, 2 * rho));
+  const newPath = await EmulatedLink.start({ target: { host: '127.0.0.2', port }, delayMs });
+  t.after(() => newPath.close());
+  const known = performance.now();
+  target = newPath.address;
+  await once(client, 'migrated');
+  const ms = performance.now() - known;
+  console.log(
+    `# simultaneous move: resumed ${ms.toFixed(0)} ms after the new address was known (ρ ${rho} ms, RTT ${2 * delayMs} ms)`,
+  );
+  assert.ok(ms <= rho + 4 * delayMs + 100, `took ${ms} ms`);
+  peer.end(Buffer.alloc(512 * 1024, 2));
+  client.end();
+  const all = Buffer.concat([Buffer.alloc(512 * 1024, 1), Buffer.alloc(512 * 1024, 2)]);
+  assert.deepEqual(await got, { length: all.length, sha256: sha256(all) });
+});

@@ -165,3 +165,37 @@ test('both ends move at once: resumed within ρ + 2 RTT of the new address being
   const all = Buffer.concat([Buffer.alloc(512 * 1024, 1), Buffer.alloc(512 * 1024, 2)]);
   assert.deepEqual(await got, { length: all.length, sha256: sha256(all) });
 });
+
+test('detached sessions stay within the memory bound: the longest-detached expires first', async (t) => {
+  const errors = new Map<Session, Error>();
+  const { server, port, next } = await serverWithQueue({ ...fast, maxDetachedBytes: 300 * 1024 });
+  t.after(() => server.close());
+  const link = await EmulatedLink.start({ target: { host: '127.0.0.1', port } });
+  t.after(() => link.close());
+  const clients = [0, 1].map(() =>
+    connect({ host: '127.0.0.1', port: link.address.port, ...fast }),
+  );
+  for (const c of clients) {
+    c.on('error', () => undefined);
+    t.after(() => c.destroy());
+  }
+  const peers = [await next(), await next()];
+  for (const c of clients) if (c.state === 'connecting') await once(c, 'connect');
+  // Unacknowledged bytes on both server sessions: written while the path is a black hole.
+  link.stall();
+  const oneExpired = new Promise<void>((resolve) => {
+    for (const p of peers) {
+      p.on('error', (err) => {
+        errors.set(p, err);
+        resolve();
+      });
+      p.write(Buffer.alloc(200 * 1024));
+    }
+  });
+  await oneExpired;
+  // Together they hold 400 KiB detached, over the 300 KiB bound: one had to go.
+  const expired = [...errors.entries()].filter(([, e]) => isRoamError(e, 'ROAM_SESSION_EXPIRED'));
+  assert.equal(expired.length, 1, `expired: ${expired.length}`);
+  assert.match(expired[0]?.[1].message ?? '', /detached sessions exceed/);
+  assert.equal(server.sessionCount, 1);
+});

@@ -84,6 +84,14 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     this.arm();
   }
 
+  /** The handshake is done and a session owns the path: keepalive starts. */
+  open(): void {
+    if (this.state !== 'handshake') return;
+    this.state = 'open';
+    if (this.timer) clearTimeout(this.timer);
+    this.arm();
+  }
+
   /** Queues a frame; false when the socket's buffer is full (wait for 'drain'). */
   send(frame: Frame): boolean {
     if (this.state === 'closed' || this.overflowing) return false;
@@ -262,6 +270,13 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
           this.close(reason);
         } else this.arm();
       });
+      return;
+    }
+    // HELLO/WELCOME are the first frames on a flowpath: no ping before the handshake is
+    // done (open() re-arms at once); until then only the liveness deadline is watched.
+    if (this.state === 'handshake') {
+      this.timer = setTimeout(() => this.arm(), this.liveness.options.deadAfterMs);
+      this.timer.unref();
       return;
     }
     const ping = this.liveness.nextPing(now);

@@ -76,7 +76,8 @@ export class Session extends Duplex {
     this.opts = init.options;
     this.output = new SendBuffer(this.opts.outputBufferBytes);
     this.input = new ReceiveBuffer(this.opts.inputBufferBytes);
-    this.peerWindowEdge = this.opts.inputBufferBytes;
+    // Nothing goes out before the peer's HELLO/WELCOME says how much it takes.
+    this.peerWindowEdge = 0;
   }
 
   /** The session id (hex of the connection id both ends agreed on). */
@@ -142,7 +143,7 @@ export class Session extends Duplex {
     if (old && old !== path) old.close('replaced by a new flowpath with the same path id');
     const wasDetached = this.state === 'detached';
     const wasConnecting = this.state === 'connecting';
-    path.state = 'open';
+    path.open();
     this.flowpaths.set(path.pathId, path);
     path.on('frame', (frame) => this.onFrame(path, frame));
     queueMicrotask(() => path.deliverHeld());
@@ -367,11 +368,8 @@ export class Session extends Duplex {
           });
       }
     } catch (err) {
+      // fail() logs the violation with the flowpath's address.
       const code = err instanceof RoamError ? err.code : 'ROAM_PROTOCOL';
-      rootLogger().warn(
-        { session: this.id, code, err: (err as Error).message },
-        'protocol violation; closing flowpath',
-      );
       path.fail(`protocol violation ${code}`, {
         code: ErrorCode.PROTOCOL,
         reason: (err as Error).message.slice(0, 200),
@@ -380,6 +378,15 @@ export class Session extends Duplex {
   }
 
   private onData(seq: number, payload: Buffer, fin: boolean): void {
+    // Every window we advertise ends at or before what the application consumed plus the
+    // input buffer: a peer that sends past it is refused, so unread data stays bounded.
+    const consumed = this.input.nextSeq - this.readableLength;
+    if (seq + payload.length > consumed + this.opts.inputBufferBytes) {
+      throw new RoamError(
+        'ROAM_PROTOCOL',
+        `peer sent past the receive window: up to ${seq + payload.length}, window ends at ${consumed + this.opts.inputBufferBytes}`,
+      );
+    }
     if (payload.length > 0) {
       for (const piece of this.input.insert(seq, payload)) this.push(piece);
     }

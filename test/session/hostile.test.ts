@@ -370,66 +370,58 @@ test('a new-session flood stops at maxSessions with LIMIT', async (t) => {
   assert.deepEqual(h.pathDowns, []);
 });
 
-// Open: Session.onData does not check DATA against the window it advertised, so bytes in
-// order go to the Readable whatever the application has read (ReceiveBuffer bounds only
-// what it holds out of order). The fix belongs in session.ts (see the hostile-input notes
-// in the report); remove `todo` once it is in.
-test(
-  'a peer that ignores the receive window cannot fill the server memory',
-  {
-    todo: 'session.ts must refuse DATA beyond the advertised window',
-  },
-  async (t) => {
-    const log = captureWarnings(t);
-    // The server's window (1 MiB) is smaller than the honest client's (4 MiB, the default):
-    // the honest client must respect the window the server advertised, not assume its own.
-    const inputBufferBytes = 1024 * 1024;
-    const h = await startHonest(t, { handshakeTimeoutMs: 5000, inputBufferBytes });
-    const { attack: result } = await duringTransfer(h, async () => {
-      const socket = await rawConnect(h.tracker, h.port);
-      const localPort = socket.localPort;
-      socket.on('error', () => undefined);
-      socket.resume();
-      socket.write(helloBytes());
-      while (h.others.length === 0) await once(h.server, 'session');
-      const victim = h.others[0];
-      assert.ok(victim);
-      // The server's application does not read; the peer sends 64 MB in order regardless.
-      const payload = randomBytes(256 * 1024);
-      let seq = 0;
-      let maxHeld = 0;
-      while (seq < 64 * 1024 * 1024 && !socket.destroyed) {
-        const ok = socket.write(
-          frameBytes({ type: 'data', seq, ack: 0, window: 1 << 20, fin: false, payload }),
-        );
-        seq += payload.length;
-        maxHeld = Math.max(maxHeld, victim.bufferedBytes);
-        if (!ok && (await firstOf(socket, ['drain', 'close'])) === 'close') break;
-      }
+// Session.onData checks DATA against the window it advertised: in-order bytes past it are
+// refused, so what the application has not read stays within the input buffer.
+test('a peer that ignores the receive window cannot fill the server memory', {}, async (t) => {
+  const log = captureWarnings(t);
+  // The server's window (1 MiB) is smaller than the honest client's (4 MiB, the default):
+  // the honest client must respect the window the server advertised, not assume its own.
+  const inputBufferBytes = 1024 * 1024;
+  const h = await startHonest(t, { handshakeTimeoutMs: 5000, inputBufferBytes });
+  const { attack: result } = await duringTransfer(h, async () => {
+    const socket = await rawConnect(h.tracker, h.port);
+    const localPort = socket.localPort;
+    socket.on('error', () => undefined);
+    socket.resume();
+    socket.write(helloBytes());
+    while (h.others.length === 0) await once(h.server, 'session');
+    const victim = h.others[0];
+    assert.ok(victim);
+    // The server's application does not read; the peer sends 64 MB in order regardless.
+    const payload = randomBytes(256 * 1024);
+    let seq = 0;
+    let maxHeld = 0;
+    while (seq < 64 * 1024 * 1024 && !socket.destroyed) {
+      const ok = socket.write(
+        frameBytes({ type: 'data', seq, ack: 0, window: 1 << 20, fin: false, payload }),
+      );
+      seq += payload.length;
       maxHeld = Math.max(maxHeld, victim.bufferedBytes);
-      socket.destroy();
-      return { seq, maxHeld, localPort };
-    });
-    assert.ok(
-      result.maxHeld <= inputBufferBytes + 512 * 1024,
-      `the server held ${result.maxHeld} bytes of a ${inputBufferBytes}-byte window`,
-    );
-    assert.ok(result.seq < 64 * 1024 * 1024, 'the server cut the flowpath off');
-    assert.ok(
-      log.some(
-        (l) => l.obj.remotePort === result.localPort && l.obj.errorCode === ErrorCode.PROTOCOL,
-      ),
-      'a warn line with PROTOCOL for the peer past the window',
-    );
-    assert.deepEqual(h.pathDowns, []);
-  },
-);
+      if (!ok && (await firstOf(socket, ['drain', 'close'])) === 'close') break;
+    }
+    maxHeld = Math.max(maxHeld, victim.bufferedBytes);
+    socket.destroy();
+    return { seq, maxHeld, localPort };
+  });
+  assert.ok(
+    result.maxHeld <= inputBufferBytes + 512 * 1024,
+    `the server held ${result.maxHeld} bytes of a ${inputBufferBytes}-byte window`,
+  );
+  assert.ok(result.seq < 64 * 1024 * 1024, 'the server cut the flowpath off');
+  assert.ok(
+    log.some(
+      (l) => l.obj.remotePort === result.localPort && l.obj.errorCode === ErrorCode.PROTOCOL,
+    ),
+    'a warn line with PROTOCOL for the peer past the window',
+  );
+  assert.deepEqual(h.pathDowns, []);
+});
 
 // The guard for that fix: an honest sender must keep to the window its peer advertised in
 // the handshake, not assume the peer's input buffer is the size of its own.
 test(
   'honest peers with different input buffers: the sender keeps to the smaller window',
-  { todo: "session.ts must start peerWindowEdge from the peer's HELLO/WELCOME, not its own" },
+  {},
   async (t) => {
     const inputBufferBytes = 1024 * 1024;
     const h = await startHonest(t, { inputBufferBytes }); // the client keeps the 4 MiB default

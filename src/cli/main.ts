@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel, setRootLogLevel } from '../log/logger.js';
 import { registerDemo } from './demo.js';
 import { registerLab } from './lab.js';
+import { registerNames } from './names.js';
 import { fail, output } from './output.js';
 
 const program = new Command('roam')
@@ -28,6 +29,7 @@ const program = new Command('roam')
 
 registerLab(program);
 registerDemo(program);
+registerNames(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,242 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type Command, Option } from 'commander';
+import { namesError } from '../names/codes.js';
+import type { KeyPair } from '../names/keys.js';
+import { output, printJson } from './output.js';
+
+const DEFAULT_SERVER = 'http://127.0.0.1:7447';
+const serverOption = () =>
+  new Option('--server <url>', 'name server').env('ROAM_NAMES_SERVER').default(DEFAULT_SERVER);
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+async function loadKey(file: string): Promise<KeyPair> {
+  const { keyPairFromPem } = await import('../names/keys.js');
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw namesError(
+      'ROAM_NAMES_KEY_FILE',
+      `cannot read key file ${file}: ${(err as Error).message}`,
+    );
+  }
+  return keyPairFromPem(pem);
+}
+
+async function client(opts: { server: string; key?: string; userKey?: string }) {
+  const { NamesClient } = await import('../names/client/client.js');
+  return new NamesClient({
+    server: opts.server,
+    ...(opts.key ? { key: await loadKey(opts.key) } : {}),
+    ...(opts.userKey ? { userKey: await loadKey(opts.userKey) } : {}),
+  });
+}
+
+function positive(value: string, what: string): number {
+  const n = Number(value);
+  if (!(n > 0))
+    throw namesError('ROAM_NAMES_CONFIG', `${what} must be a positive number, not "${value}"`);
+  return n;
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+}
+
+export function registerNames(program: Command): void {
+  const names = program
+    .command('names')
+    .description('roam names: signed, watchable names for users, devices and services');
+
+  names
+    .command('serve')
+    .description('run a name server (HTTP/JSON API, docs/names-api.md) until interrupted')
+    .option('--host <host>', 'address to listen on (loopback unless you mean it)', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0: any free port)', '7447')
+    .option(
+      '--db <file>',
+      'SQLite database file, or :memory: (default $XDG_STATE_HOME/roam/names.db)',
+    )
+    .option('--offline-after <ms>', 'a device with no heartbeat for this long is offline', '30000')
+    .action(async (opts: { host: string; port: string; db?: string; offlineAfter: string }) => {
+      const { NameService } = await import('../names/service.js');
+      const { startNamesServer } = await import('../names/http/server.js');
+      const { defaultDbPath, openStore } = await import('../names/store/open.js');
+      const store = openStore(opts.db ?? defaultDbPath());
+      const service = new NameService(store, {
+        presence: { offlineAfterMs: positive(opts.offlineAfter, '--offline-after') },
+      });
+      const server = await startNamesServer(service, {
+        host: opts.host,
+        port: Number(opts.port),
+      }).catch(async (err: unknown) => {
+        await store.close();
+        throw err;
+      });
+      if (output.json) printJson({ listening: server.url, store: store.id });
+      else process.stdout.write(`listening ${server.url}\n`);
+      await untilSignal();
+      await server.close();
+      await store.close();
+    });
+
+  names
+    .command('keygen')
+    .description(
+      'make an Ed25519 key pair: writes the private key (PEM, mode 0600), prints the public key',
+    )
+    .argument('<file>', 'where to write the private key (never overwritten)')
+    .action(async (file: string) => {
+      const { generateKeyPair, privateKeyPem } = await import('../names/keys.js');
+      const pair = generateKeyPair();
+      try {
+        writeFileSync(file, privateKeyPem(pair), { mode: 0o600, flag: 'wx' });
+      } catch (err) {
+        const exists = (err as { code?: string }).code === 'EEXIST';
+        throw namesError(
+          'ROAM_NAMES_KEY_FILE',
+          exists
+            ? `${file} already exists; keygen never overwrites a key (choose another file)`
+            : `cannot write ${file}: ${(err as Error).message}`,
+        );
+      }
+      if (output.json) printJson({ file, publicKey: pair.publicKey });
+      else process.stdout.write(`${pair.publicKey}\n`);
+    });
+
+  names
+    .command('publish')
+    .description('sign and publish a record (registers the name on first use)')
+    .argument('<name>', 'bob@example.com, laptop.bob@example.com, or a bare service name')
+    .requiredOption('--key <file>', 'the private key that signs (from keygen)')
+    .option(
+      '--user-key <file>',
+      "the user's key, to certify --key for a device or service of that user",
+    )
+    .addOption(
+      new Option('--kind <kind>', 'record kind (default: from the name)').choices([
+        'user',
+        'device',
+        'service',
+      ]),
+    )
+    .option(
+      '--addr <spec>',
+      'address IP:PORT[,wifi|cellular|ethernet|other[,PRIORITY]] (repeatable)',
+      collect,
+      [],
+    )
+    .option('--control <ip:port>', 'UDP control socket address')
+    .option(
+      '--relay <host:port>',
+      'relay through which the host is reachable (repeatable)',
+      collect,
+      [],
+    )
+    .option('--attr <key=value>', 'free-form attribute (repeatable)', collect, [])
+    .option('--ttl <seconds>', 'lifetime of the record', '3600')
+    .addOption(serverOption())
+    .action(async (name: string, opts: PublishOpts) => {
+      const { parseAddressSpec, parseAttributes, parseHostPort } = await import('../names/spec.js');
+      const control = opts.control ? parseHostPort(opts.control, 'control address') : undefined;
+      const c = await client(opts);
+      try {
+        const { record, result } = await c.publish({
+          name,
+          ...(opts.kind ? { kind: opts.kind } : {}),
+          addresses: opts.addr.map(parseAddressSpec),
+          ...(control ? { control: { ip: control.host, port: control.port } } : {}),
+          relays: opts.relay.map((r) => parseHostPort(r, 'relay')),
+          attributes: parseAttributes(opts.attr),
+          ttlMs: positive(opts.ttl, '--ttl') * 1000,
+        });
+        if (output.json) printJson({ ...result, record });
+        else
+          process.stdout.write(
+            `published ${result.name} version ${result.version} (revision ${result.revision})\n`,
+          );
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('resolve')
+    .description('look a name up and verify its signature')
+    .argument('<name>')
+    .addOption(serverOption())
+    .action(async (name: string, opts: { server: string }) => {
+      const c = await client(opts);
+      try {
+        const r = await c.resolve(name);
+        if (output.json) return printJson(r);
+        const lines = [
+          `${r.name} (${r.kind}) version ${r.version}, expires ${new Date(r.expiresAt).toISOString()}`,
+          `  key ${r.key}`,
+        ];
+        for (const a of [...r.addresses].sort((x, y) => x.priority - y.priority))
+          lines.push(
+            `  address ${a.ip.includes(':') ? `[${a.ip}]` : a.ip}:${a.port} ${a.iface} priority ${a.priority}`,
+          );
+        if (r.control) lines.push(`  control ${r.control.ip}:${r.control.port}`);
+        for (const x of r.relays) lines.push(`  relay ${x.host}:${x.port}`);
+        for (const [k, v] of Object.entries(r.attributes)) lines.push(`  ${k}=${v}`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('list-devices')
+    .description("a user's devices with their online state")
+    .argument('<user>')
+    .addOption(serverOption())
+    .action(async (user: string, opts: { server: string }) => {
+      const c = await client(opts);
+      try {
+        const devices = await c.listDevices(user);
+        if (output.json) return printJson(devices);
+        for (const d of devices)
+          process.stdout.write(
+            `${d.name} ${d.online ? 'online' : 'offline'}${d.expired ? ' (expired)' : ''}\n`,
+          );
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('watch')
+    .description('print every new version of these names until interrupted')
+    .argument('<names...>')
+    .addOption(serverOption())
+    .action(async (list: string[], opts: { server: string }) => {
+      const c = await client(opts);
+      const w = c.watch(list, (ch) => {
+        if (output.json) process.stdout.write(`${JSON.stringify(ch)}\n`);
+        else
+          process.stdout.write(
+            `${ch.type} ${ch.name} version ${ch.record.version} ${ch.record.addresses.map((a) => `${a.ip}:${a.port}`).join(' ')}\n`,
+          );
+      });
+      await untilSignal();
+      w.close();
+      c.close();
+    });
+}
+
+interface PublishOpts {
+  key: string;
+  userKey?: string;
+  kind?: 'user' | 'device' | 'service';
+  addr: string[];
+  control?: string;
+  relay: string[];
+  attr: string[];
+  ttl: string;
+  server: string;
+}

@@ -1,0 +1,205 @@
+import { type NamesClock, systemClock } from './clock.js';
+import { namesError } from './codes.js';
+import { verifyBytes } from './keys.js';
+import { ownerOf, parseName } from './name.js';
+import { type PresenceOptions, PresenceTable } from './presence.js';
+import {
+  heartbeatSchema,
+  type DeviceState,
+  type LookupResult,
+  type WriteResult,
+} from './protocol.js';
+import { heartbeatSigningInput, type NameRecord, parseRecord, parseWith } from './record.js';
+import type { NameStore, StoreEntry } from './store/store.js';
+import { verifyRecord } from './verify.js';
+
+export interface NameServiceOptions {
+  clock?: NamesClock;
+  /** The furthest expiry a record may carry (default 30 days). */
+  maxTtlMs?: number;
+  presence?: Partial<PresenceOptions>;
+}
+
+type WriteMode = 'register' | 'update' | 'delete';
+
+/**
+ * The name service, transport-agnostic: the HTTP server calls it, tests call it directly.
+ * Every write is a signed record verified against what is stored, then written with a
+ * compare on the revision it was verified against, so two racing writers cannot both win.
+ * `admit(key)` runs after a signature verified and before the write: the server charges
+ * the per-key rate limit there, so nobody can drain another key's budget with forgeries.
+ */
+export class NameService {
+  readonly clock: NamesClock;
+  readonly presence: PresenceTable;
+  readonly presenceOptions: PresenceOptions;
+  private readonly maxTtlMs: number;
+
+  constructor(
+    readonly store: NameStore,
+    opts: NameServiceOptions = {},
+  ) {
+    this.clock = opts.clock ?? systemClock;
+    this.maxTtlMs = opts.maxTtlMs ?? 30 * 24 * 3600_000;
+    this.presenceOptions = {
+      offlineAfterMs: 30_000,
+      maxSkewMs: 120_000,
+      maxEntries: 100_000,
+      ...opts.presence,
+    };
+    this.presence = new PresenceTable(this.presenceOptions);
+  }
+
+  register(body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
+    return this.write('register', undefined, body, admit);
+  }
+
+  update(name: string, body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
+    return this.write('update', name, body, admit);
+  }
+
+  /** Deletion is a signed tombstone (`deleted: true`, a higher version): replays stay refused. */
+  remove(name: string, body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
+    return this.write('delete', name, body, admit);
+  }
+
+  private async write(
+    mode: WriteMode,
+    path: string | undefined,
+    body: unknown,
+    admit?: (key: string) => void,
+  ): Promise<WriteResult> {
+    const record = parseRecord(body);
+    const parsed = parseName(record.name);
+    if (path !== undefined && path !== record.name)
+      throw namesError(
+        'ROAM_NAMES_INVALID',
+        `the record is for ${record.name} but the request is for ${path}`,
+      );
+    if ((mode === 'delete') !== (record.deleted === true))
+      throw namesError(
+        'ROAM_NAMES_INVALID',
+        mode === 'delete'
+          ? 'a deletion is a record with "deleted": true'
+          : 'a record with "deleted": true is sent with DELETE',
+      );
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const entry = await this.store.get(record.name);
+      const current = entry && decode(entry);
+      if (mode === 'register' && current && !current.deleted)
+        throw namesError(
+          'ROAM_NAMES_TAKEN',
+          `${record.name} is already registered; update it instead (PUT, or publish)`,
+        );
+      if (mode !== 'register' && (!current || current.deleted))
+        throw namesError(
+          'ROAM_NAMES_NOT_FOUND',
+          `${record.name} is not registered; register it first (POST /v1/names, or publish)`,
+        );
+      const owner = parsed.form === 'child' ? await this.getRecord(parsed.user) : undefined;
+      verifyRecord(record, { now: this.clock.now(), current, owner, maxTtlMs: this.maxTtlMs });
+      if (mode === 'delete' && parsed.form === 'user') await this.refuseIfDevices(record.name);
+      admit?.(record.key);
+      const result = await this.store.putIfNewer(
+        {
+          name: record.name,
+          owner: ownerOf(parsed),
+          version: record.version,
+          value: JSON.stringify(record),
+        },
+        entry?.revision ?? null,
+      );
+      if (result.ok) {
+        if (record.deleted) this.presence.forget(record.name);
+        return { name: record.name, version: record.version, revision: result.revision };
+      }
+    }
+    throw namesError(
+      'ROAM_NAMES_CONFLICT',
+      `${record.name} is being changed by several writers at once; try again`,
+    );
+  }
+
+  private async refuseIfDevices(user: string): Promise<void> {
+    const children = (await this.store.listByOwner(user)).filter(
+      (e) => e.name !== user && !decode(e).deleted,
+    );
+    if (children.length)
+      throw namesError(
+        'ROAM_NAMES_CONFLICT',
+        `${user} still owns ${children.map((e) => e.name).join(', ')}; delete those first`,
+      );
+  }
+
+  private async getRecord(name: string): Promise<NameRecord | undefined> {
+    const entry = await this.store.get(name);
+    return entry && decode(entry);
+  }
+
+  async lookup(name: string): Promise<LookupResult> {
+    const parsed = parseName(name);
+    const entry = await this.store.get(name);
+    const record = entry && decode(entry);
+    if (!entry || !record || record.deleted)
+      throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
+    if (record.expiresAt <= this.clock.now())
+      throw namesError(
+        'ROAM_NAMES_NOT_FOUND',
+        `${name} expired at ${new Date(record.expiresAt).toISOString()}; its owner must publish it again`,
+      );
+    const owner = parsed.form === 'child' ? await this.getRecord(parsed.user) : undefined;
+    return { record, ...(owner ? { owner } : {}), revision: entry.revision };
+  }
+
+  async listDevices(user: string): Promise<DeviceState[]> {
+    if (parseName(user).form !== 'user')
+      throw namesError('ROAM_NAMES_BAD_NAME', `${user} is not a user name (like bob@example.com)`);
+    const entries = await this.store.listByOwner(user);
+    if (!entries.some((e) => e.name === user))
+      throw namesError('ROAM_NAMES_NOT_FOUND', `${user} is not registered`);
+    const now = this.clock.now();
+    return entries
+      .map(decode)
+      .filter((r) => r.kind === 'device' && !r.deleted)
+      .map((record) => {
+        const expired = record.expiresAt <= now;
+        const p = this.presence.state(record.name, now);
+        return {
+          name: record.name,
+          online: p.online && !expired,
+          lastSeen: p.lastSeen ?? null,
+          expired,
+          record,
+        };
+      });
+  }
+
+  async heartbeat(
+    body: unknown,
+    admit?: (key: string) => void,
+  ): Promise<{ name: string; online: true; offlineAfterMs: number }> {
+    const hb = parseWith(heartbeatSchema, body, 'heartbeat');
+    const record = await this.getRecord(hb.name);
+    if (!record || record.deleted)
+      throw namesError(
+        'ROAM_NAMES_NOT_FOUND',
+        `${hb.name} is not registered; publish it before sending heartbeats`,
+      );
+    const now = this.clock.now();
+    if (record.expiresAt <= now)
+      throw namesError('ROAM_NAMES_EXPIRED', `${hb.name} has expired; publish it again`);
+    if (!verifyBytes(record.key, heartbeatSigningInput(hb.name, hb.at), hb.signature))
+      throw namesError(
+        'ROAM_NAMES_BAD_SIGNATURE',
+        `the heartbeat of ${hb.name} is not signed by its key`,
+      );
+    admit?.(record.key);
+    this.presence.beat(hb.name, hb.at, now);
+    return { name: hb.name, online: true, offlineAfterMs: this.presenceOptions.offlineAfterMs };
+  }
+}
+
+/** Entries were verified before they were stored: decoding them again is only JSON. */
+export function decode(entry: StoreEntry): NameRecord {
+  return JSON.parse(entry.value) as NameRecord;
+}

@@ -1,0 +1,19 @@
+import { mkdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { MemoryStore } from './memory-store.js';
+import { SqliteStore } from './sqlite-store.js';
+import type { NameStore } from './store.js';
+
+/** Where `roam names serve` keeps its database when not told: $XDG_STATE_HOME/roam/names.db. */
+export function defaultDbPath(): string {
+  const state = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(state, 'roam', 'names.db');
+}
+
+/** `:memory:` is the in-memory store (lost at exit); anything else is a SQLite file. */
+export function openStore(db: string): NameStore {
+  if (db === ':memory:') return new MemoryStore();
+  mkdirSync(dirname(db), { recursive: true });
+  return SqliteStore.open(db);
+}

@@ -1,0 +1,82 @@
+/**
+ * Where name records live. The interface is shaped like etcd's, so an etcd store fits
+ * behind it: every write gets a store-wide revision (etcd's mod_revision), writes are
+ * conditional (a compare inside one transaction), and a watch starts from a revision and
+ * first replays the history after it, then streams new events: a watcher that remembers the
+ * last revision it saw misses nothing across a reconnect, as long as the history still holds
+ * it (older revisions are compacted away: ROAM_NAMES_COMPACTED, and the caller re-reads).
+ *
+ * The store keeps records as opaque JSON text; verification is the service's job.
+ */
+export interface StoreEntry {
+  readonly name: string;
+  /** The user a name belongs to (itself for users and bare names): listByOwner's index. */
+  readonly owner: string;
+  readonly version: number;
+  /** Revision of the write that made this entry. */
+  readonly revision: number;
+  /** The signed record, JSON. */
+  readonly value: string;
+}
+
+export interface StoreEvent {
+  readonly type: 'put' | 'delete';
+  readonly revision: number;
+  readonly name: string;
+  readonly owner: string;
+  readonly version: number;
+  /** The new value for a put; undefined for a delete. */
+  readonly value: string | undefined;
+}
+
+export interface PutRequest {
+  readonly name: string;
+  readonly owner: string;
+  readonly version: number;
+  readonly value: string;
+}
+
+export type PutResult =
+  | { readonly ok: true; readonly revision: number }
+  | {
+      readonly ok: false;
+      /** stale: version not above the stored one; conflict: expectRevision did not match. */
+      readonly reason: 'stale' | 'conflict';
+      readonly current: StoreEntry | undefined;
+    };
+
+export interface Snapshot {
+  /** Every entry below is as of this revision; watch from it to continue without a gap. */
+  readonly revision: number;
+  readonly entries: readonly StoreEntry[];
+}
+
+export interface WatchHandle {
+  close(): void;
+}
+
+export type WatchListener = (event: StoreEvent) => void;
+
+export interface NameStore {
+  /** Identifies this store's revision sequence: a new database has a new id. */
+  readonly id: string;
+  get(name: string): Promise<StoreEntry | undefined>;
+  /**
+   * Writes if `version` is above the stored version and, when `expectRevision` is given,
+   * the stored entry's revision is exactly that (null: the name must be absent). Atomic.
+   */
+  putIfNewer(req: PutRequest, expectRevision?: number | null): Promise<PutResult>;
+  /** Removes an entry (if `expectRevision` is given, only at that revision). */
+  delete(name: string, expectRevision?: number): Promise<{ deleted: boolean; revision: number }>;
+  listByOwner(owner: string): Promise<StoreEntry[]>;
+  /** The entries of these names and of these owners, read at one revision. */
+  snapshot(names: readonly string[], owners: readonly string[]): Promise<Snapshot>;
+  revision(): Promise<number>;
+  /**
+   * Calls `listener` with every event after `fromRevision`, in revision order, each once:
+   * first the history, then live. Throws ROAM_NAMES_COMPACTED if the history no longer
+   * reaches back to `fromRevision`, or if `fromRevision` is beyond the current revision.
+   */
+  watch(fromRevision: number, listener: WatchListener): Promise<WatchHandle>;
+  close(): Promise<void>;
+}

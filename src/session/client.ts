@@ -43,9 +43,11 @@ function connectSocket(
   to: Endpoint,
   timeoutMs: number,
   pinnedKey?: string,
+  track?: (socket: Socket) => void,
 ): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = factory(to);
+    track?.(socket);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(
@@ -92,7 +94,13 @@ class ClientDriver {
   private attempts = new Set<Socket>();
   private pending = 0;
   private migrating = false;
+  /** Where RECONNECT said the server is now; tried before anything else. */
   private override: Endpoint | undefined;
+  /** The server endpoint that last worked: without a resolve() hook, where we go back to. */
+  private current: Endpoint | undefined;
+  /** An attempt is in its HELLO/WELCOME exchange: others must not replace its path. */
+  private handshaking = false;
+  private attemptCount = 0;
   private control: ClientControl | undefined;
 
   constructor(
@@ -103,6 +111,8 @@ class ClientDriver {
     private readonly localAddress: string | undefined,
     useControl: boolean,
     private readonly pinnedKey: string | undefined,
+    /** True when the application gave resolve(): it, not the last endpoint, is the authority. */
+    private readonly resolveIsAuthority: boolean,
   ) {
     if (useControl) {
       this.control = new ClientControl(session, (to) => {
@@ -175,6 +185,7 @@ class ClientDriver {
         'key confirmation failed: the server derived another secret',
       );
     }
+    this.current = { host: target.host, port: target.port };
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
@@ -182,7 +193,10 @@ class ClientDriver {
   }
 
   private async target(): Promise<Endpoint> {
-    const t = this.override ?? (await this.resolveTarget());
+    const t =
+      this.override ??
+      (this.resolveIsAuthority ? undefined : this.current) ??
+      (await this.resolveTarget());
     return { ...t, localAddress: t.localAddress ?? this.localAddress };
   }
 
@@ -208,20 +222,33 @@ class ClientDriver {
 
   private async attempt(): Promise<void> {
     let socket: Socket | undefined;
+    let ownsHandshake = false;
+    let tracked: Socket | undefined;
     this.pending++;
     try {
       const target = await this.target();
+      this.session.emit('reconnecting', {
+        attempt: ++this.attemptCount,
+        host: target.host,
+        port: target.port,
+      });
       socket = await connectSocket(
         this.factory,
         target,
         this.opts.connectTimeoutMs,
         this.pinnedKey,
+        (created) => {
+          tracked = created;
+          this.attempts.add(created);
+        },
       );
-      this.attempts.add(socket);
-      if (!this.migrating || this.session.destroyed) {
+      // Another attempt got through first and is attaching: an attach of ours would replace
+      // its path at the server. Its handshake decides; this connection is not needed.
+      if (!this.migrating || this.session.destroyed || this.handshaking) {
         socket.destroy();
         return;
       }
+      this.handshaking = ownsHandshake = true;
       const path = new Flowpath(socket, this.opts);
       const clientNonce = nonce();
       const counter = ++this.counter;
@@ -275,6 +302,7 @@ class ClientDriver {
       if (this.retryTimer) clearTimeout(this.retryTimer);
       this.retryTimer = undefined;
       this.override = undefined;
+      this.current = { host: target.host, port: target.port };
       this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
       for (const other of this.attempts) if (other !== socket) other.destroy();
       this.session.adoptPath(path, welcome.received, welcome.recvWindow);
@@ -288,7 +316,8 @@ class ClientDriver {
         this.session.destroy(err as Error);
     } finally {
       this.pending--;
-      if (socket) this.attempts.delete(socket);
+      if (ownsHandshake) this.handshaking = false;
+      if (tracked) this.attempts.delete(tracked);
     }
   }
 
@@ -331,6 +360,7 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
     options.localAddress,
     options.control ?? true,
     options.tls?.pinnedKey,
+    options.resolve !== undefined,
   );
   if (onConnect) session.once('connect', onConnect);
   driver.open().catch((err: Error) => session.destroy(err));

@@ -21,9 +21,11 @@
  *   busy path whose pongs queue behind data is slow, not dead. Dead is decided by time
  *   alone: a frame reported after the deadline passed does not revive the path.
  *
- * Pinging: one ping every intervalMs, but never while a ping is outstanding for less than
- * the RTO. When an outstanding ping outlives the RTO the next ping goes out and the RTO
- * backs off (RFC 6298 §5.5), so a stalled path is probed ever less often (up to maxRtoMs).
+ * Pinging: one ping every intervalMs, even while earlier pings are unanswered (at most 16
+ * are remembered). Our pings are also the peer's only sign of life from us when we send no
+ * data: waiting for a pong stuck behind the peer's data would let the peer declare this
+ * path dead on a long-RTT, busy path. When an outstanding ping outlives the RTO, the RTO
+ * backs off (RFC 6298 §5.5).
  */
 import { RoamError } from '../errors.js';
 import { type RttOptions, RttEstimator } from './rtt.js';
@@ -117,7 +119,8 @@ export class PathLiveness {
   /** The ping to send now, if one is due; ids increase from 1. Never on a dead path. */
   nextPing(now: number): { id: number } | undefined {
     if (this.#advance(now) === 'dead' || now < this.#pingDueAt()) return undefined;
-    if (this.#outstanding.size > 0) this.rtt.backoff(); // the last ping outlived the RTO
+    const oldest = this.#outstanding.values().next();
+    if (!oldest.done && now - oldest.value > this.rtt.rto) this.rtt.backoff(); // it outlived the RTO
     const id = this.#nextId++;
     this.#outstanding.set(id, now);
     if (this.#outstanding.size > MAX_OUTSTANDING) this.#forgetUpTo(this.#oldestId());
@@ -221,8 +224,7 @@ export class PathLiveness {
   /** When the next ping is due. The newest ping is the last one sent, if any is unanswered. */
   #pingDueAt(): number {
     if (this.#lastPingAt === undefined) return -Infinity; // the first ping goes out at once
-    const wait = this.#outstanding.size > 0 ? this.rtt.rto : 0;
-    return this.#lastPingAt + Math.max(this.options.intervalMs, wait);
+    return this.#lastPingAt + this.options.intervalMs;
   }
 
   #oldestId(): number {

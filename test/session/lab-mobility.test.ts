@@ -100,6 +100,22 @@ describe('sessions survive moves in the lab', { skip }, () => {
     });
   });
 
+  test('the server moves, then the client: it goes back to where the server is now', async () => {
+    await withLab(topology(), async (lab) => {
+      await transfer(lab, async ({ server, client }) => {
+        const moved = await lab.fault('srv', 'renumber', undefined, { side: 'b' });
+        server.send(`move ${moved.to}`);
+        await client.next(
+          (e) => e.event === 'migrated',
+          20_000,
+          'migration after the server moved',
+        );
+        await lab.fault('wifi', 'renumber');
+        await client.next((e) => e.event === 'migrated', 20_000, 'client migration afterwards');
+      });
+    });
+  });
+
   test('a path that stalls silently is detected and the transfer resumes after it recovers', async () => {
     await withLab(topology(), async (lab) => {
       await transfer(lab, async ({ client }) => {

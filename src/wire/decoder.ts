@@ -1,6 +1,14 @@
 import { RoamError } from '../errors.js';
-import { badInput } from './errors.js';
-import { DATA_FIXED_LENGTH, type Frame, HEADER_LENGTH, MAX_DATA_BODY } from './frame.js';
+import { badInput, malformed } from './errors.js';
+import {
+  DATA_FIXED_LENGTH,
+  FLAG_FIN,
+  type Frame,
+  FrameType,
+  HEADER_LENGTH,
+  MAX_DATA_BODY,
+} from './frame.js';
+import { U48_MAX } from './fields.js';
 import { checkHeader, parseBody } from './parse.js';
 
 export interface FrameDecoderOptions {
@@ -15,11 +23,12 @@ export interface FrameDecoderOptions {
  *
  * Chunks may split frames anywhere. A frame that lies inside one chunk is decoded in place
  * (a DATA payload is a view of the chunk, so a socket that reuses its read buffer, as with
- * net's `onread`, must copy payloads it keeps); only a frame that spans chunks is copied,
- * once, into a buffer of its exact size, allocated (allocUnsafe) when its header arrives. At
- * most one frame is buffered, and its length has passed the limits before a byte of its body
- * is kept, so a peer cannot make the decoder hold more than HEADER_LENGTH + maxDataBody
- * bytes. Handshake frames' ids, keys and proofs are always copies.
+ * net's `onread`, must copy payloads it keeps). A DATA frame that spans chunks is streamed:
+ * each chunk's share of its payload is emitted at once as a piece (`more: true` on all but
+ * the last), never copied — the receiver sees bytes a round trip sooner on a new flowpath,
+ * and a large frame costs no memcpy. Any other frame that spans chunks is copied, once, into
+ * a buffer of its exact size (they are at most 1 KiB). Lengths pass their limits before a
+ * byte is kept. Handshake frames' ids, keys and proofs are always copies.
  *
  * Bad input throws WireError; from then on the decoder is failed and throws the same error
  * again. Iterate each generator to its end: leaving the loop early (break, or a throw from
@@ -35,6 +44,15 @@ export class FrameDecoder {
   #bodyFill = 0;
   #type = 0;
   #flags = 0;
+  /**
+   * A DATA frame that spans chunks is not gathered: once its fixed fields are in, each piece
+   * of payload is emitted as it arrives (a DATA frame for that piece, `seq` advancing, FIN on
+   * the last). No copy, and the receiver gets bytes without waiting for the whole frame.
+   */
+  #stream: { seq: number; ack: number; window: number; fin: boolean; remaining: number } | null =
+    null;
+  /** Payload length of a spanning DATA frame whose fixed fields are being gathered in #body. */
+  #pendingPayload = -1;
   /** Set once decoding failed or a loop was abandoned: every later call throws it. */
   #failure: { error: unknown } | null = null;
   #running = false;
@@ -49,6 +67,7 @@ export class FrameDecoder {
 
   /** Bytes received but not yet emitted as a frame: less than one frame, header included. */
   get bufferedBytes(): number {
+    if (this.#stream !== null) return 0;
     return this.#body === null ? this.#headerFill : HEADER_LENGTH + this.#bodyFill;
   }
 
@@ -77,6 +96,10 @@ export class FrameDecoder {
 
   *#decode(chunk: Buffer): Generator<Frame, void, undefined> {
     let off = 0;
+    if (this.#stream !== null) {
+      off = yield* this.#streamPayload(chunk, 0);
+      if (this.#stream !== null) return;
+    }
     if (this.#headerFill > 0) {
       // A header split across chunks: complete it from this chunk.
       const n = Math.min(HEADER_LENGTH - this.#headerFill, chunk.length);
@@ -90,7 +113,8 @@ export class FrameDecoder {
         yield parseBody(this.#type, this.#flags, chunk.subarray(off, off + length));
         off += length;
       } else {
-        this.#body = Buffer.allocUnsafe(length);
+        off = yield* this.#spanning(chunk, off, length);
+        if (this.#stream !== null || this.#body !== null) return;
       }
     }
     const body = this.#body;
@@ -103,22 +127,88 @@ export class FrameDecoder {
       if (this.#bodyFill < body.length) return;
       this.#body = null;
       this.#bodyFill = 0;
-      yield parseBody(this.#type, this.#flags, body);
+      if (this.#pendingPayload >= 0) {
+        // The fixed fields of a spanning DATA frame are in: stream its payload from here.
+        this.#beginStream(body, 0, this.#pendingPayload);
+        this.#pendingPayload = -1;
+        off = yield* this.#streamPayload(chunk, off);
+        if (this.#stream !== null) return;
+      } else {
+        yield parseBody(this.#type, this.#flags, body);
+      }
     }
     // Whole frames inside the chunk: decoded in place.
     while (chunk.length - off >= HEADER_LENGTH) {
       const length = this.#startFrame(chunk, off);
       off += HEADER_LENGTH;
       if (chunk.length - off < length) {
-        const partial = Buffer.allocUnsafe(length);
-        this.#bodyFill = chunk.copy(partial, 0, off);
-        this.#body = partial;
-        return;
+        off = yield* this.#spanning(chunk, off, length);
+        if (this.#stream !== null || this.#body !== null) return;
+        continue;
       }
       yield parseBody(this.#type, this.#flags, chunk.subarray(off, off + length));
       off += length;
     }
     this.#headerFill = chunk.copy(this.#header, 0, off);
+  }
+
+  /**
+   * A frame whose body runs past this chunk. DATA is streamed (gathering only its 16 fixed
+   * bytes if even those are split); any other frame is gathered whole (they are small).
+   * Returns the offset after what was consumed.
+   */
+  *#spanning(chunk: Buffer, off: number, length: number): Generator<Frame, number, undefined> {
+    if (this.#type === FrameType.DATA) {
+      if (chunk.length - off >= DATA_FIXED_LENGTH) {
+        this.#beginStream(chunk, off, length - DATA_FIXED_LENGTH);
+        return yield* this.#streamPayload(chunk, off + DATA_FIXED_LENGTH);
+      }
+      this.#pendingPayload = length - DATA_FIXED_LENGTH;
+      length = DATA_FIXED_LENGTH;
+    }
+    const partial = Buffer.allocUnsafe(length);
+    this.#bodyFill = chunk.copy(partial, 0, off);
+    this.#body = partial;
+    return chunk.length;
+  }
+
+  #beginStream(fixed: Buffer, at: number, payloadLength: number): void {
+    const seq = fixed.readUIntBE(at, 6);
+    const fin = (this.#flags & FLAG_FIN) !== 0;
+    if (seq + payloadLength + (fin ? 1 : 0) > U48_MAX + 1) {
+      throw malformed('DATA frame runs past sequence number 2^48 - 1');
+    }
+    this.#stream = {
+      seq,
+      ack: fixed.readUIntBE(at + 6, 6),
+      window: fixed.readUInt32BE(at + 12),
+      fin,
+      remaining: payloadLength,
+    };
+  }
+
+  /** Emits what this chunk holds of a streamed DATA payload; returns the offset after it. */
+  *#streamPayload(chunk: Buffer, off: number): Generator<Frame, number, undefined> {
+    const st = this.#stream;
+    if (st === null) return off;
+    const n = Math.min(st.remaining, chunk.length - off);
+    if (n === 0 && st.remaining > 0) return off;
+    st.remaining -= n;
+    const last = st.remaining === 0;
+    if (last) this.#stream = null;
+    const seq = st.seq;
+    st.seq += n;
+    const piece: Frame = {
+      type: 'data',
+      seq,
+      ack: st.ack,
+      window: st.window,
+      fin: last && st.fin,
+      payload: chunk.subarray(off, off + n),
+    };
+    if (!last) piece.more = true;
+    yield piece;
+    return off + n;
   }
 
   /** Reads and checks a header at buf[off]; remembers type and flags, returns body length. */

@@ -99,6 +99,12 @@ export interface DataFrame {
    * of its own. Copy it before keeping it if the input buffer is reused.
    */
   payload: Buffer;
+  /**
+   * Decoding only: a DATA frame that spans socket reads is emitted piece by piece as its
+   * bytes arrive; every piece but the last has `more: true` (the next piece continues at
+   * seq + payload.length, and only the last can carry FIN). Never encoded.
+   */
+  more?: true;
 }
 
 export interface AckFrame {

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { isRoamError } from '../../src/errors.js';
 import { FrameDecoder } from '../../src/wire/decoder.js';
 import { encodeFrame } from '../../src/wire/encode.js';
-import { type Frame, HEADER_LENGTH } from '../../src/wire/frame.js';
+import { type DataFrame, type Frame, HEADER_LENGTH } from '../../src/wire/frame.js';
 import { chunk, frame } from './arbitraries.js';
 
 const encode = (frames: Frame[]) => Buffer.concat(frames.flatMap((f) => encodeFrame(f)));
@@ -12,6 +12,32 @@ const encode = (frames: Frame[]) => Buffer.concat(frames.flatMap((f) => encodeFr
 function feed(decoder: FrameDecoder, chunks: Buffer[]): Frame[] {
   const out: Frame[] = [];
   for (const c of chunks) for (const f of decoder.emitFrames(c)) out.push(f);
+  return out;
+}
+
+/** Joins the pieces of streamed DATA frames (`more: true`) back into whole frames. */
+function coalesce(frames: Frame[]): Frame[] {
+  const out: Frame[] = [];
+  let open: (Frame & { type: 'data' }) | undefined;
+  for (const f of frames) {
+    if (open) {
+      assert.ok(f.type === 'data', 'a streamed DATA frame is followed by its next piece');
+      assert.equal(f.seq, open.seq + open.payload.length, 'pieces continue the sequence');
+      assert.ok(!open.fin, 'only the last piece carries FIN');
+      open = { ...open, payload: Buffer.concat([open.payload, f.payload]), fin: f.fin };
+    } else if (f.type === 'data') {
+      open = { ...f };
+    } else {
+      out.push(f);
+      continue;
+    }
+    if (!f.more) {
+      delete open.more;
+      out.push(open);
+      open = undefined;
+    }
+  }
+  assert.equal(open, undefined, 'a streamed DATA frame was left unfinished');
   return out;
 }
 
@@ -31,7 +57,7 @@ test('chaos chunking: any split of a stream gives the same frames', () => {
       (frames, sizes) => {
         const bytes = encode(frames);
         const decoder = new FrameDecoder();
-        assert.deepEqual(feed(decoder, chunk(bytes, sizes)), frames);
+        assert.deepEqual(coalesce(feed(decoder, chunk(bytes, sizes))), frames);
         assert.equal(decoder.bufferedBytes, 0);
       },
     ),
@@ -42,19 +68,22 @@ test('chaos chunking: any split of a stream gives the same frames', () => {
 test('one byte at a time, and the whole stream at once', () => {
   const bytes = encode(sample);
   const ones = [...bytes].map((b) => Buffer.from([b]));
-  assert.deepEqual(feed(new FrameDecoder(), ones), sample);
+  assert.deepEqual(coalesce(feed(new FrameDecoder(), ones)), sample);
   assert.deepEqual(feed(new FrameDecoder(), [bytes]), sample);
 });
 
-test('truncation: every prefix yields nothing and no error; the rest completes the frame', () => {
+test('truncation: a prefix yields no error and nothing but DATA pieces; the rest completes the frame', () => {
   fc.assert(
     fc.property(frame, (f) => {
       const bytes = encode([f]);
       for (let cut = 0; cut < bytes.length; cut++) {
         const decoder = new FrameDecoder();
-        assert.deepEqual(feed(decoder, [bytes.subarray(0, cut)]), []);
-        assert.equal(decoder.bufferedBytes, cut);
-        assert.deepEqual(feed(decoder, [bytes.subarray(cut)]), [f]);
+        const head = feed(decoder, [bytes.subarray(0, cut)]);
+        // Only a DATA frame past its 22-byte head streams a piece early; nothing else is emitted.
+        if (f.type !== 'data' || cut <= HEADER_LENGTH + 16) assert.deepEqual(head, []);
+        assert.ok(decoder.bufferedBytes <= cut);
+        const all = [...head, ...feed(decoder, [bytes.subarray(cut)])];
+        assert.deepEqual(coalesce(all), [f]);
         assert.equal(decoder.bufferedBytes, 0);
       }
     }),
@@ -71,18 +100,20 @@ test('a DATA payload inside one chunk is a view of it, not a copy', () => {
   assert.equal(data.payload.byteOffset, 10 + 22);
 });
 
-test('a DATA payload spanning chunks is copied once and owns its memory', () => {
-  const bytes = encode([dataFrame(Buffer.from('0123456789'))]);
+test('a DATA payload spanning chunks is streamed: views of each chunk, seq advancing, FIN last', () => {
+  const bytes = encode([
+    { ...(dataFrame(Buffer.from('0123456789')) as DataFrame), seq: 100, fin: true },
+  ]);
   const first = unpooled(bytes.subarray(0, 25));
   const second = unpooled(bytes.subarray(25));
-  const [data] = feed(new FrameDecoder(), [first, second]);
-  assert.ok(data?.type === 'data');
-  assert.deepEqual(data.payload, Buffer.from('0123456789'));
-  assert.notEqual(data.payload.buffer, first.buffer);
-  assert.notEqual(data.payload.buffer, second.buffer);
-  first.fill(0);
-  second.fill(0);
-  assert.deepEqual(data.payload, Buffer.from('0123456789'), 'independent of the inputs');
+  const pieces = feed(new FrameDecoder(), [first, second]);
+  assert.equal(pieces.length, 2);
+  const [a, b] = pieces;
+  assert.ok(a?.type === 'data' && b?.type === 'data');
+  assert.deepEqual([a.seq, a.payload.toString(), a.fin, a.more], [100, '012', false, true]);
+  assert.deepEqual([b.seq, b.payload.toString(), b.fin, b.more], [103, '3456789', true, undefined]);
+  assert.equal(a.payload.buffer, first.buffer, 'no copy');
+  assert.equal(b.payload.buffer, second.buffer, 'no copy');
 });
 
 test('a header split across chunks, body in the next chunk, is decoded in place', () => {

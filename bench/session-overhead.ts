@@ -1,0 +1,218 @@
+// What one roam flowpath costs against the plain TCP socket under it: bulk transfer on
+// loopback, roam session vs node:net, same write size, same total, same run, interleaved.
+// Two layouts: both ends in this process (its CPU time is both ends'), and the receiver in a
+// child process (CPU per GB is the sum of both processes). Also TLS: roam over TLS 1.3 against node:tls.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { publish } from './report.js';
+import { KINDS, type Kind, makeTlsCredentials, send, startSink } from './workers/bulk.js';
+
+const TOTAL = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3); // 2 GiB a transfer
+const WRITE = Number(process.env.BENCH_WRITE ?? 64 * 1024);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const BULK = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'bulk.js');
+// Each pair: an anchor and the roam stream measured against it.
+const PAIRS = [
+  { anchor: 'net', roam: 'roam', label: 'plain TCP' },
+  { anchor: 'tls', roam: 'roam-tls', label: 'TLS 1.3' },
+] as const;
+const TLS_TOTAL = Number(process.env.BENCH_TLS_BYTES ?? 512 * 1024 ** 2);
+const bytesFor = (kind: Kind) => (kind === 'tls' || kind === 'roam-tls' ? TLS_TOTAL : TOTAL);
+makeTlsCredentials();
+
+interface Sample {
+  gbit: number;
+  /** CPU seconds (user + system, both ends) per GB (10^9 bytes) carried. */
+  cpuSecPerGB: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+function sample(bytes: number, ms: number, cpuUs: number): Sample {
+  return { gbit: (bytes * 8) / (ms / 1000) / 1e9, cpuSecPerGB: cpuUs / 1e6 / (bytes / 1e9) };
+}
+
+async function inProcess(kind: Kind): Promise<Sample> {
+  const sink = await startSink(kind);
+  try {
+    const r = await send(kind, sink.port, bytesFor(kind), WRITE);
+    return sample(r.bytes, r.ms, r.cpuUs);
+  } finally {
+    sink.close();
+  }
+}
+
+/** A receiver in a child process, with its 'done' lines as they come. */
+class ChildSink {
+  readonly child: ChildProcess;
+  private lines: Record<string, unknown>[] = [];
+  private waiters: ((l: Record<string, unknown>) => void)[] = [];
+  constructor(kind: Kind) {
+    this.child = spawn(process.execPath, [BULK, 'sink', kind], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      const l = JSON.parse(line) as Record<string, unknown>;
+      const w = this.waiters.shift();
+      if (w) w(l);
+      else this.lines.push(l);
+    });
+  }
+  next(): Promise<Record<string, unknown>> {
+    const l = this.lines.shift();
+    if (l) return Promise.resolve(l);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('sink child said nothing for 60 s')), 60_000);
+      this.waiters.push((x) => {
+        clearTimeout(timer);
+        resolve(x);
+      });
+    });
+  }
+  stop(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+/** One receiver process per kind for the whole run, warmed up like this process. */
+const children = new Map<Kind, { sink: ChildSink; port: number }>();
+
+async function twoProcesses(kind: Kind): Promise<Sample> {
+  let entry = children.get(kind);
+  if (!entry) {
+    const sink = new ChildSink(kind);
+    const { port } = (await sink.next()) as { port: number };
+    entry = { sink, port };
+    children.set(kind, entry);
+  }
+  const r = await send(kind, entry.port, bytesFor(kind), WRITE);
+  const done = (await entry.sink.next()) as { bytes: number; cpuUs: number };
+  if (done.bytes !== r.bytes) throw new Error(`sink got ${done.bytes} of ${r.bytes} bytes`);
+  return sample(r.bytes, r.ms, r.cpuUs + done.cpuUs);
+}
+
+type Layout = 'in-process' | 'two-processes';
+const layouts: Record<Layout, (k: Kind) => Promise<Sample>> = {
+  'in-process': inProcess,
+  'two-processes': twoProcesses,
+};
+
+const samples: Record<Layout, Record<Kind, Sample[]>> = {
+  'in-process': { net: [], roam: [], tls: [], 'roam-tls': [] },
+  'two-processes': { net: [], roam: [], tls: [], 'roam-tls': [] },
+};
+const started = performance.now();
+try {
+  // Warm-up (JIT, socket buffers) of both ends in both layouts, not counted.
+  for (const layout of Object.keys(layouts) as Layout[])
+    for (const kind of KINDS) await layouts[layout](kind);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const layout of Object.keys(layouts) as Layout[]) {
+      // Alternate which goes first, so a drift of the machine does not favour one.
+      const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
+      for (const kind of order) samples[layout][kind].push(await layouts[layout](kind));
+    }
+  }
+} finally {
+  for (const { sink } of children.values()) sink.stop();
+}
+const seconds = (performance.now() - started) / 1000;
+
+interface PairSummary {
+  anchor: Sample & { kind: Kind; samples: Sample[] };
+  roam: Sample & { kind: Kind; samples: Sample[] };
+  throughputRatio: number;
+  cpuPerGBRatio: number;
+}
+
+function summarize(layout: Layout): Record<string, PairSummary> {
+  const of = (kind: Kind) => ({
+    kind,
+    gbit: median(samples[layout][kind].map((s) => s.gbit)),
+    cpuSecPerGB: median(samples[layout][kind].map((s) => s.cpuSecPerGB)),
+    samples: samples[layout][kind],
+  });
+  return Object.fromEntries(
+    PAIRS.map((p) => {
+      const anchor = of(p.anchor);
+      const roam = of(p.roam);
+      return [
+        p.label,
+        {
+          anchor,
+          roam,
+          throughputRatio: roam.gbit / anchor.gbit,
+          cpuPerGBRatio: roam.cpuSecPerGB / anchor.cpuSecPerGB,
+        },
+      ];
+    }),
+  );
+}
+const summary: Record<Layout, Record<string, PairSummary>> = {
+  'in-process': summarize('in-process'),
+  'two-processes': summarize('two-processes'),
+};
+
+const result = {
+  inputs: {
+    bytesPerTransfer: TOTAL,
+    tlsBytesPerTransfer: TLS_TOTAL,
+    writeBytes: WRITE,
+    rounds: ROUNDS,
+    statistic: 'median of the rounds; net and roam interleaved, order alternating',
+    roamOptions: 'defaults (4 MiB buffers, 256 KiB frames), keepalive 1 s',
+    loopback: '127.0.0.1',
+    seconds,
+  },
+  goal: { throughputRatio: 0.9 },
+  ...summary,
+};
+
+const f = (x: number, d = 2) => x.toFixed(d);
+const rows = (Object.keys(layouts) as Layout[]).flatMap((layout) =>
+  PAIRS.flatMap((p) => {
+    const s = summary[layout][p.label] as PairSummary;
+    return [
+      `| ${layout} | ${p.anchor} (anchor) | ${f(s.anchor.gbit)} | ${f(s.anchor.cpuSecPerGB, 3)} | | |`,
+      `| ${layout} | ${p.roam} | ${f(s.roam.gbit)} | ${f(s.roam.cpuSecPerGB, 3)} | **${f(s.throughputRatio)}** | ${f(s.cpuPerGBRatio)} |`,
+    ];
+  }),
+);
+console.table(
+  (Object.keys(layouts) as Layout[]).flatMap((layout) =>
+    KINDS.map((kind) => ({
+      layout,
+      kind,
+      'Gbit/s': f(median(samples[layout][kind].map((s) => s.gbit))),
+      'CPU s/GB': f(median(samples[layout][kind].map((s) => s.cpuSecPerGB)), 3),
+      'all Gbit/s': samples[layout][kind].map((s) => f(s.gbit)).join(' '),
+    })),
+  ),
+);
+for (const layout of Object.keys(layouts) as Layout[]) {
+  const parts = PAIRS.map(
+    (p) => `${p.roam}/${p.anchor} ${f((summary[layout][p.label] as PairSummary).throughputRatio)}`,
+  );
+  console.log(`ratio ${layout}: ${parts.join(', ')} (goal ≥ 0.90)`);
+}
+
+const md = [
+  '## session-overhead',
+  '',
+  `One flowpath on loopback: a bulk transfer of ${(TOTAL / 2 ** 30).toFixed(2)} GiB in ${WRITE / 1024} KiB writes through a roam session, against plain \`node:net\` sockets in the same run (same writes, same total, interleaved, median of ${ROUNDS}). "in-process": sender and receiver in one process, which is then also all the CPU; "two-processes": the receiver in a child process, CPU of both summed. Goal: roam/net throughput ≥ 0.90.`,
+  '',
+  '| layout | stream | Gbit/s | CPU s per GB | throughput roam/anchor | CPU per GB roam/anchor |',
+  '|---|---|---|---|---|---|',
+  ...rows,
+  '',
+  `TLS rows: ${(TLS_TOTAL / 2 ** 20).toFixed(0)} MiB per transfer, TLS 1.3 (self-signed P-256 certificate, verified by CA), roam with its \`tls\` option against \`node:tls\` sockets.`,
+  '',
+  'Reproduce: `npm run bench -- session-overhead` (`BENCH_BYTES`, `BENCH_WRITE`, `BENCH_ROUNDS` to change the inputs).',
+].join('\n');
+publish('session-overhead', result, md);

@@ -1,0 +1,78 @@
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Lab } from '../../src/lab/lab.js';
+
+export interface LineEvent {
+  event: string;
+  /** Monotonic ms (./clock.ts). */
+  t: number;
+  [field: string]: unknown;
+}
+
+/** A worker inside a lab host that prints JSON lines; the benchmark's handle on it. */
+export class LinesProcess {
+  readonly events: LineEvent[] = [];
+  private waiters: { match: (e: LineEvent) => boolean; resolve: (e: LineEvent) => void }[] = [];
+  private readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+
+  constructor(lab: Lab, host: string, argv: string[]) {
+    this.child = lab.spawn(host, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      let e: LineEvent;
+      try {
+        e = JSON.parse(line) as LineEvent;
+      } catch {
+        return;
+      }
+      this.events.push(e);
+      this.waiters = this.waiters.filter((w) => {
+        if (!w.match(e)) return true;
+        w.resolve(e);
+        return false;
+      });
+    });
+  }
+
+  /** The first event from index `from` on (past or future) that matches, or a timeout error. */
+  waitFor(
+    match: (e: LineEvent) => boolean,
+    { from = 0, timeoutMs = 15_000, what = 'event' } = {},
+  ): Promise<LineEvent> {
+    const seen = this.events.slice(from).find(match);
+    if (seen) return Promise.resolve(seen);
+    const ok = (e: LineEvent) => this.events.indexOf(e) >= from && match(e);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w.match !== ok);
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.events.slice(-6))}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiters.push({
+        match: ok,
+        resolve: (e) => {
+          clearTimeout(timer);
+          resolve(e);
+        },
+      });
+    });
+  }
+
+  /** Index to pass as `from` to see only what comes after now. */
+  get mark(): number {
+    return this.events.length;
+  }
+
+  send(line: string): void {
+    this.child.stdin?.write(`${line}\n`);
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

@@ -6,16 +6,13 @@
 // Run as a process (`node bulk.js sink net|roam`) it is the receiving end in a process of its
 // own, printing JSON lines on stdout: {"event":"listening","port":N}, then one
 // {"event":"done","bytes":N,"cpuUs":N} per transfer (its CPU time during that transfer).
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect as tlsConnect, createServer as tlsServer } from 'node:tls';
 import { createServer as netServer, connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { connect as roamConnect, createServer as roamServer } from '../../src/session/index.js';
+import { readCredentials, selfSignedCertificate } from '../../test/session/tls-credentials.js';
 
 export type Kind = 'net' | 'roam' | 'tls' | 'roam-tls';
 export const KINDS: readonly Kind[] = ['net', 'roam', 'tls', 'roam-tls'];
@@ -25,30 +22,7 @@ export const KINDS: readonly Kind[] = ['net', 'roam', 'tls', 'roam-tls'];
  * benchmark makes with openssl and hands to its child processes through BENCH_TLS_DIR.
  */
 export function makeTlsCredentials(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'roam-bench-tls-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '2',
-      '-subj',
-      '/CN=roam-bench',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { dir } = selfSignedCertificate();
   process.env.BENCH_TLS_DIR = dir;
   return dir;
 }
@@ -56,7 +30,7 @@ export function makeTlsCredentials(): string {
 function credentials(): { key: Buffer; cert: Buffer } {
   const dir = process.env.BENCH_TLS_DIR;
   if (!dir) throw new Error('BENCH_TLS_DIR is not set: call makeTlsCredentials() first');
-  return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+  return readCredentials(dir);
 }
 
 /** Session options for the bulk runs: defaults, except liveness relaxed (one busy core). */

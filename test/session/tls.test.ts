@@ -1,52 +1,15 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import { X509Certificate } from 'node:crypto';
 import { isRoamError } from '../../src/errors.js';
-import { connect, publicKeyPin } from '../../src/session/index.js';
+import { connect } from '../../src/session/index.js';
 import type { Session } from '../../src/session/session.js';
 import { readAll, sha256, startServer } from './session-support.js';
+import { selfSignedCertificate } from './tls-credentials.js';
 
 const fast = { keepaliveIntervalMs: 50, deadAfterMs: 400, retryIntervalMs: 50 };
 
-/** A self-signed certificate for 127.0.0.1 made with openssl, and its public key pin. */
-function selfSigned() {
-  const dir = mkdtempSync(join(tmpdir(), 'roam-tls-'));
-  const key = join(dir, 'key.pem');
-  const cert = join(dir, 'cert.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=roam-test',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const pem = readFileSync(cert);
-  const spki = new X509Certificate(pem).publicKey.export({ type: 'spki', format: 'der' });
-  return { key: readFileSync(key), cert: pem, pin: publicKeyPin(spki) };
-}
-
-const credentials = selfSigned();
+const credentials = selfSignedCertificate();
 
 test('TLS flowpaths: a pinned key, a forced migration, bytes exact', async (t) => {
   const sessions: Session[] = [];

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parsePing } from './ping.js';
 import { existsSync } from 'node:fs';
 import { isRoot, Lab } from '../../src/lab/lab.js';
 import { stateDir } from '../../src/lab/state.js';
@@ -53,20 +54,19 @@ export async function withLab<T>(topology: Topology, fn: (lab: Lab) => Promise<T
   }
 }
 
+/** ping from a lab host: the lowest and the median RTT of the replies, and the share lost. */
 export async function pingRttMs(
   lab: Lab,
   host: string,
   target: string,
   count: number,
   intervalS: number,
-): Promise<{ avg: number; loss: number }> {
+): Promise<{ min: number; median: number; loss: number }> {
   const { stdout } = await lab.exec(
     host,
-    ['ping', '-n', '-q', '-c', String(count), '-i', String(intervalS), '-W', '2', target],
+    ['ping', '-n', '-c', String(count), '-i', String(intervalS), '-W', '2', target],
     { mayFail: true },
   );
-  const loss = /(\d+(?:\.\d+)?)% packet loss/.exec(stdout);
-  const rtt = /= [\d.]+\/([\d.]+)\//.exec(stdout);
-  assert.ok(loss, `ping printed no summary: ${stdout}`);
-  return { avg: rtt ? Number(rtt[1]) : Number.NaN, loss: Number(loss[1]) / 100 };
+  const r = parsePing(stdout);
+  return { min: r.minMs, median: r.medianMs, loss: r.loss };
 }

@@ -23,10 +23,10 @@ describe('lab: measured delay, rate and loss', { skip }, () => {
   test('RTT through one link is 2 × the one-way delay, within 1 ms and 10%, at 20, 80 and 200 ms', async () => {
     await withLab(simpleTopology(), async (lab) => {
       const base = await pingRttMs(lab, 'client', '10.1.0.1', 10, 0.05);
-      assert.ok(base.avg < 1, `a wire with no delay adds ${base.avg} ms`);
+      assert.ok(base.median < 1, `a wire with no delay adds ${base.median} ms`);
       for (const rttMs of [20, 80, 200]) {
         await lab.fault('wifi', 'delay', rttMs / 2);
-        const { avg, loss } = await pingRttMs(
+        const { min, median, loss } = await pingRttMs(
           lab,
           'client',
           '10.1.0.1',
@@ -34,11 +34,14 @@ describe('lab: measured delay, rate and loss', { skip }, () => {
           0.2,
         );
         assert.equal(loss, 0);
-        const error = avg - rttMs;
+        // The lowest RTT is the path's own delay; a busy host (tests run two at a time) only
+        // ever adds to single replies.
+        const error = min - rttMs;
         console.log(
-          `# RTT configured ${rttMs} ms, measured ${avg.toFixed(3)} ms (error ${error.toFixed(3)} ms)`,
+          `# RTT configured ${rttMs} ms, measured min ${min.toFixed(3)} ms, median ${median.toFixed(1)} ms (error ${error.toFixed(3)} ms)`,
         );
-        assert.ok(Math.abs(error) <= 1, `RTT ${avg} ms for ${rttMs} ms configured`);
+        assert.ok(Math.abs(error) <= 1, `RTT ${min} ms for ${rttMs} ms configured`);
+        assert.ok(Math.abs(median - rttMs) <= rttMs * 0.1, `median RTT ${median} ms`);
         assert.ok(Math.abs(error) <= rttMs * 0.1);
       }
     });
@@ -91,13 +94,13 @@ describe('lab: measured delay, rate and loss', { skip }, () => {
 
   test('loss drops the configured share of frames in each direction', async () => {
     await withLab(simpleTopology({ wifi: { loss: 0.1 } }), async (lab) => {
-      const { loss } = await pingRttMs(lab, 'client', '10.1.0.1', 1000, 0.002);
+      const { loss } = await pingRttMs(lab, 'client', '10.1.0.1', 2000, 0.002);
       const stats = (await lab.stats()) as Record<
         string,
         { ab: { rxPackets: number; dropLoss: number } }
       >;
       const ab = stats.wifi?.ab;
-      assert.ok(ab && ab.rxPackets >= 1000);
+      assert.ok(ab && ab.rxPackets >= 2000);
       const share = ab.dropLoss / ab.rxPackets;
       console.log(
         `# loss configured 0.1 per direction: wire dropped ${share.toFixed(4)}, ping lost ${loss.toFixed(3)} (expected 0.19)`,
@@ -252,8 +255,8 @@ describe('lab: clean-up', { skip }, () => {
   test('down leaves no namespace, interface, daemon or state; two labs at once do not collide', async () => {
     const [one, two] = await Promise.all([Lab.up(simpleTopology()), Lab.up(simpleTopology())]);
     assert.notEqual(one.id, two.id);
-    const { avg } = await pingRttMs(two, 'client', '10.9.0.2', 3, 0.05);
-    assert.ok(Number.isFinite(avg));
+    const { median } = await pingRttMs(two, 'client', '10.9.0.2', 3, 0.05);
+    assert.ok(Number.isFinite(median));
     await Promise.all([one.down(), two.down()]);
     assertLabGone(one.id);
     assertLabGone(two.id);

@@ -1,2 +1,13 @@
+// The package root: `import { connect, createServer } from 'roam'`.
 export { isRoamError, RoamError } from './errors.js';
 export { createLogger, type Logger, type LogLevel } from './log/logger.js';
+export * from './session/index.js';
+export { Lab, type LabUpOptions } from './lab/lab.js';
+export { EmulatedLink, type EmulatedLinkOptions } from './lab/emulated-link/index.js';
+export {
+  generateKeyPair,
+  type KeyPair,
+  NamesClient,
+  type NamesClientOptions,
+  type NameRecord,
+} from './names/index.js';

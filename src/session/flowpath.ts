@@ -97,9 +97,11 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     if (this.state === 'closed' || this.overflowing) return false;
     const pieces = encodeFrame(frame);
     let ok = true;
-    if (pieces.length > 1) this.socket.cork();
+    // Header and payload in one writev; a caller batching frames has corked already.
+    const cork = pieces.length > 1 && this.socket.writableCorked === 0;
+    if (cork) this.socket.cork();
     for (const piece of pieces) ok = this.socket.write(piece);
-    if (pieces.length > 1) this.socket.uncork();
+    if (cork) this.socket.uncork();
     if (this.socket.writableLength > MAX_UNSENT_BYTES) this.overflow();
     return ok;
   }

@@ -38,6 +38,7 @@ export interface SessionInit {
 }
 
 const ACK_EVERY_FRACTION = 4;
+const PUMP_BATCH_BYTES = 1024 * 1024;
 
 export class Session extends Duplex {
   readonly role: 'client' | 'server';
@@ -254,9 +255,16 @@ export class Session extends Duplex {
     if (!path || path.state !== 'open') return;
     const ack = this.received;
     const window = this.receiveWindow;
+    // Frames go out in batches under one cork (one writev for several frames); a batch may
+    // pass the socket's high-water mark by at most PUMP_BATCH_BYTES before we wait for 'drain'.
+    // A batch starts only on a drained socket, so the bytes queued past it stay bounded.
+    if (!path.writable) return;
+    let batch = 0;
+    path.socket.cork();
     while (this.sendNext < this.output.endSeq) {
       const limit = Math.min(this.output.endSeq, this.peerWindowEdge);
-      if (this.sendNext >= limit || !path.writable) break;
+      if (this.sendNext >= limit || path.state !== 'open') break;
+      if (!path.writable && batch >= PUMP_BATCH_BYTES) break;
       const slices = this.output.slices(
         this.sendNext,
         Math.min(limit - this.sendNext, this.opts.maxFrameBytes),
@@ -264,9 +272,11 @@ export class Session extends Duplex {
       for (const payload of slices) {
         path.send({ type: 'data', seq: this.sendNext, ack, window, fin: false, payload });
         this.sendNext += payload.length;
+        batch += payload.length;
       }
       this.noteAckSent(ack, window);
     }
+    path.socket.uncork();
     if (this.localFinSeq !== undefined && this.sendNext === this.localFinSeq && path.writable) {
       path.send({
         type: 'data',

@@ -202,7 +202,7 @@ export class RoamServer extends EventEmitter<{
       keyShare: share.publicKey,
       received: 0,
       recvWindow: session.receiveWindow,
-      controlAddr: this.controlAddress(path),
+      controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
       proof,
     });
     const record = { session, counter: 0 };
@@ -269,16 +269,11 @@ export class RoamServer extends EventEmitter<{
       keyShare: Buffer.alloc(32),
       received: session.received,
       recvWindow: session.receiveWindow,
-      controlAddr: this.controlAddress(path),
+      controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
       proof,
     });
     if (hello.controlAddr) session.peerControl = hello.controlAddr;
     session.adoptPath(path, hello.received, hello.recvWindow);
-  }
-
-  private controlAddress(path: Flowpath): { host: string; port: number } | null {
-    void path;
-    return null;
   }
 
   private remember(id: string): void {

@@ -25,13 +25,6 @@ import { SendBuffer } from './send-buffer.js';
  */
 export type SessionState = 'connecting' | 'open' | 'detached' | 'closed';
 
-export interface SessionEvents {
-  'path-up': (info: FlowpathInfo) => void;
-  'path-down': (info: FlowpathInfo, reason: string) => void;
-  migrating: (info: { reason: string }) => void;
-  migrated: (info: { ms: number; pathId: number }) => void;
-}
-
 export interface SessionInit {
   role: 'client' | 'server';
   options: SessionOptions;

@@ -20,10 +20,12 @@ export function sendError(res: ServerResponse, err: unknown): void {
     return;
   }
   const status = httpStatusOf(err);
+  // 503 (the store is unreachable) is the caller's to know and retry; other 5xx are ours.
+  const told = err instanceof RoamError && (status < 500 || status === 503);
   if (!(err instanceof RoamError) || status >= 500)
-    rootLogger().error({ err }, 'names server: request failed');
+    rootLogger()[status === 503 ? 'warn' : 'error']({ err }, 'names server: request failed');
   const body =
-    err instanceof RoamError && status < 500
+    told
       ? { code: err.code, message: err.message, ...(err instanceof NamesError ? err.details : {}) }
       : { code: 'ROAM_NAMES_INTERNAL', message: 'internal error; the server log has the cause' };
   if (err instanceof NamesError && typeof err.details?.retryAfterMs === 'number')

@@ -87,7 +87,7 @@ export class EtcdConnection {
     }
     throw namesError(
       'ROAM_NAMES_STORE_UNAVAILABLE',
-      `the name store (etcd at ${this.endpoints.join(', ')}) did not answer a ${what} within ${this.timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}; try again`,
+      `the name store (etcd at ${this.endpoints.join(', ')}) did not answer within ${this.timeoutMs} ms (${what}): ${(last as Error | undefined)?.message ?? 'no answer'}; try again`,
       { cause: last, details: { retryAfterMs: 1000 } },
     );
   }

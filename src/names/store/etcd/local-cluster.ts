@@ -15,6 +15,8 @@ export interface LocalEtcdMember {
   readonly alive: boolean;
   /** Sends a signal (SIGKILL by default) and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts a stopped member again on its data directory; resolves once it serves clients. */
+  restart(): Promise<void>;
 }
 
 export interface LocalEtcdCluster {
@@ -95,55 +97,59 @@ export async function startLocalEtcd(opts: LocalEtcdOptions = {}): Promise<Local
 }
 
 class Member implements LocalEtcdMember {
-  readonly ready: Promise<void>;
-  private readonly proc: ChildProcess;
-  private readonly exited: Promise<void>;
+  ready!: Promise<void>;
+  private proc!: ChildProcess;
+  private exited!: Promise<void>;
   private log = '';
-  alive = true;
+  private readonly args: string[];
+  alive = false;
 
   constructor(
     readonly name: string,
     readonly clientUrl: string,
     readonly peerUrl: string,
-    binary: string,
+    private readonly binary: string,
     dir: string,
     initial: string,
     token: string,
   ) {
-    this.proc = spawn(
-      binary,
-      [
-        `--name=${name}`,
-        `--data-dir=${join(dir, name)}`,
-        `--listen-client-urls=${clientUrl}`,
-        `--advertise-client-urls=${clientUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=${initial}`,
-        `--initial-cluster-token=${token}`,
-        '--initial-cluster-state=new',
-        '--logger=zap',
-        '--log-outputs=stderr',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
+    this.args = [
+      `--name=${name}`,
+      `--data-dir=${join(dir, name)}`,
+      `--listen-client-urls=${clientUrl}`,
+      `--advertise-client-urls=${clientUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=${initial}`,
+      `--initial-cluster-token=${token}`,
+      '--initial-cluster-state=new',
+      '--logger=zap',
+      '--log-outputs=stderr',
+    ];
+    this.start();
+  }
+
+  private start(): void {
+    const proc = spawn(this.binary, this.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.proc = proc;
+    this.alive = true;
     this.exited = new Promise((resolve) =>
-      this.proc.once('exit', () => {
-        this.alive = false;
+      proc.once('exit', () => {
+        if (this.proc === proc) this.alive = false;
         resolve();
       }),
     );
     this.ready = new Promise((resolve, reject) => {
-      this.proc.once('error', (err) =>
-        reject(new Error(`cannot run ${binary} (is etcd-server installed?): ${err.message}`)),
+      proc.once('error', (err) =>
+        reject(new Error(`cannot run ${this.binary} (is etcd-server installed?): ${err.message}`)),
       );
-      this.proc.stderr!.setEncoding('utf8');
-      this.proc.stderr!.on('data', (chunk: string) => {
+      proc.stderr!.setEncoding('utf8');
+      proc.stderr!.on('data', (chunk: string) => {
         // Keep only the end of the log, for error messages.
         this.log = (this.log + chunk).slice(-8192);
         if (chunk.includes('"serving client traffic')) resolve();
       });
-      void this.exited.then(() => reject(new Error(`etcd ${name} exited: ${this.tail()}`)));
+      void this.exited.then(() => reject(new Error(`etcd ${this.name} exited: ${this.tail()}`)));
     });
     this.ready.catch(() => undefined);
   }
@@ -155,6 +161,12 @@ class Member implements LocalEtcdMember {
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.alive) this.proc.kill(signal);
     await this.exited;
+  }
+
+  async restart(): Promise<void> {
+    if (this.alive) throw new Error(`etcd ${this.name} is running`);
+    this.start();
+    await this.ready;
   }
 }
 

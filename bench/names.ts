@@ -71,7 +71,10 @@ async function scenario(store: NameStore): Promise<Scenario> {
     const now = Date.now();
     const base = { relays: [], attributes: {}, version: now, expiresAt: now + 3600_000 };
     await service.register(
-      signRecord({ ...base, name: 'bench@example.com', kind: 'user', key: user.publicKey, addresses: [] }, user),
+      signRecord(
+        { ...base, name: 'bench@example.com', kind: 'user', key: user.publicKey, addresses: [] },
+        user,
+      ),
     );
     const devices: LoadDevice[] = [];
     for (let i = 0; i < DEVICES; i++) {
@@ -160,7 +163,14 @@ const goals = {
   watchP99: embedded.watch.p99Ms <= 20,
 };
 const result = {
-  config: { seconds: SECONDS, warmupMs: WARMUP_MS, connections: CONNECTIONS, devices: DEVICES, updaters: UPDATERS, watchRate: WATCH_RATE },
+  config: {
+    seconds: SECONDS,
+    warmupMs: WARMUP_MS,
+    connections: CONNECTIONS,
+    devices: DEVICES,
+    updaters: UPDATERS,
+    watchRate: WATCH_RATE,
+  },
   embedded,
   etcd: onEtcd,
   anchor: { etcdGet },

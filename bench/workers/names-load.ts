@@ -17,10 +17,24 @@ export interface LoadDevice {
 }
 
 export type LoadConfig =
-  | { mode: 'lookup'; url: string; names: string[]; connections: number; warmupMs: number; durationMs: number }
+  | {
+      mode: 'lookup';
+      url: string;
+      names: string[];
+      connections: number;
+      warmupMs: number;
+      durationMs: number;
+    }
   | { mode: 'update'; url: string; devices: LoadDevice[]; warmupMs: number; durationMs: number }
   | { mode: 'watch'; url: string; devices: LoadDevice[]; perSecond: number; durationMs: number }
-  | { mode: 'etcd-get'; endpoints: string[]; key: string; connections: number; warmupMs: number; durationMs: number };
+  | {
+      mode: 'etcd-get';
+      endpoints: string[];
+      key: string;
+      connections: number;
+      warmupMs: number;
+      durationMs: number;
+    };
 
 export interface LoadResult {
   ops: number;
@@ -65,6 +79,13 @@ class Latencies {
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
+/** The element at `i`, wrapping around (lists here are never empty). */
+function at<T>(list: readonly T[], i: number): T {
+  const x = list[i % list.length];
+  if (x === undefined) throw new Error('empty list');
+  return x;
+}
+
 /**
  * Runs `connections` loops of `op` until warmup + duration is over; counts and times only the
  * operations that start inside the measured window.
@@ -102,7 +123,13 @@ async function closedLoop(
   return lat.result(ops, durationMs / 1000, errors);
 }
 
-function httpCall(agent: Agent, url: string, method: string, path: string, body?: string): Promise<void> {
+function httpCall(
+  agent: Agent,
+  url: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string | number> = {};
     if (body !== undefined) {
@@ -112,7 +139,9 @@ function httpCall(agent: Agent, url: string, method: string, path: string, body?
     const req = request(`${url}${path}`, { method, agent, headers }, (res) => {
       res.resume();
       res.on('end', () =>
-        res.statusCode && res.statusCode < 300 ? resolve() : reject(new Error(`HTTP ${res.statusCode}`)),
+        res.statusCode && res.statusCode < 300
+          ? resolve()
+          : reject(new Error(`HTTP ${res.statusCode}`)),
       );
       res.on('error', reject);
     });
@@ -156,7 +185,9 @@ function nextBody(s: Signer, port: number): { version: number; body: string } {
   const record = signRecord(
     {
       ...s.fields,
-      addresses: [{ ip: '198.51.100.20', port: 1024 + (port % 60000), iface: 'wifi', priority: 10 }],
+      addresses: [
+        { ip: '198.51.100.20', port: 1024 + (port % 60000), iface: 'wifi', priority: 10 },
+      ],
       version: s.version,
     },
     s.key,
@@ -171,7 +202,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       const paths = config.names.map((n) => `/v1/names/${encodeURIComponent(n)}`);
       try {
         return await closedLoop(config.connections, config.warmupMs, config.durationMs, (i, n) =>
-          httpCall(agent, config.url, 'GET', paths[(i + n * config.connections) % paths.length]!),
+          httpCall(agent, config.url, 'GET', at(paths, i + n * config.connections)),
         );
       } finally {
         agent.destroy();
@@ -183,7 +214,7 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       const all = signers(config.devices);
       try {
         return await closedLoop(all.length, config.warmupMs, config.durationMs, (i, n) => {
-          const s = all[i]!;
+          const s = at(all, i);
           const path = `/v1/names/${encodeURIComponent(s.name)}`;
           return httpCall(agent, config.url, 'PUT', path, nextBody(s, n).body);
         });
@@ -197,9 +228,14 @@ async function run(config: LoadConfig): Promise<LoadResult> {
       const client = new Etcd3({ hosts: config.endpoints });
       try {
         await client.put(config.key).value('x'.repeat(600));
-        return await closedLoop(config.connections, config.warmupMs, config.durationMs, async () => {
-          await client.get(config.key).buffer();
-        });
+        return await closedLoop(
+          config.connections,
+          config.warmupMs,
+          config.durationMs,
+          async () => {
+            await client.get(config.key).buffer();
+          },
+        );
       } finally {
         client.close();
       }
@@ -238,7 +274,7 @@ async function watchLatency(config: Extract<LoadConfig, { mode: 'watch' }>): Pro
   let ops = 0;
   const inflight = new Set<Promise<void>>();
   for (let n = 0; monoMs() - start < config.durationMs; n++) {
-    const s = all[n % all.length]!;
+    const s = at(all, n);
     const { version, body } = nextBody(s, n);
     sent.set(`${s.name} ${version}`, monoMs());
     ops++;

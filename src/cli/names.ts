@@ -256,7 +256,10 @@ interface ServeOpts {
 function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
   if (opts.store === 'etcd') {
     if (opts.db !== undefined)
-      throw namesError('ROAM_NAMES_CONFIG', '--db is for --store sqlite; etcd takes --etcd-endpoints');
+      throw namesError(
+        'ROAM_NAMES_CONFIG',
+        '--db is for --store sqlite; etcd takes --etcd-endpoints',
+      );
     if (!opts.etcdEndpoints)
       throw namesError(
         'ROAM_NAMES_CONFIG',
@@ -264,7 +267,10 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
       );
     return {
       kind: 'etcd',
-      endpoints: opts.etcdEndpoints.split(',').map((e) => e.trim()).filter(Boolean),
+      endpoints: opts.etcdEndpoints
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
       prefix: opts.etcdPrefix,
       timeoutMs: positive(opts.etcdTimeout, '--etcd-timeout'),
     };

@@ -161,7 +161,11 @@ export class NameService {
     if (!answer) {
       const record = decode(entry);
       const owner = ownerEntry && decode(ownerEntry);
-      const result: LookupResult = { record, ...(owner ? { owner } : {}), revision: entry.revision };
+      const result: LookupResult = {
+        record,
+        ...(owner ? { owner } : {}),
+        revision: entry.revision,
+      };
       answer = {
         revision: entry.revision,
         ownerRevision,

@@ -23,9 +23,21 @@ test('roam names serve --store etcd: clear errors for a missing, malformed or un
 
   const bad = await roam('names', 'serve', '--store', 'etcd', '--etcd-endpoints', 'localhost:2379');
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /etcd endpoint "localhost:2379" must be http:\/\/HOST:PORT.*\[ROAM_NAMES_CONFIG\]/);
+  assert.match(
+    bad.stderr,
+    /etcd endpoint "localhost:2379" must be http:\/\/HOST:PORT.*\[ROAM_NAMES_CONFIG\]/,
+  );
 
-  const both = await roam('names', 'serve', '--store', 'etcd', '--db', 'x.db', '--etcd-endpoints', 'http://127.0.0.1:1');
+  const both = await roam(
+    'names',
+    'serve',
+    '--store',
+    'etcd',
+    '--db',
+    'x.db',
+    '--etcd-endpoints',
+    'http://127.0.0.1:1',
+  );
   assert.equal(both.code, 1);
   assert.match(both.stderr, /--db is for --store sqlite.*\[ROAM_NAMES_CONFIG\]/);
 
@@ -48,6 +60,8 @@ test('roam names serve --store etcd: clear errors for a missing, malformed or un
   assert.equal(down.code, 1);
   assert.match(
     down.stderr,
-    new RegExp(`etcd at http://127\\.0\\.0\\.1:${port}\\) did not answer within 500 ms \\(open\\).*\\[ROAM_NAMES_STORE_UNAVAILABLE\\]`),
+    new RegExp(
+      `etcd at http://127\\.0\\.0\\.1:${port}\\) did not answer within 500 ms \\(open\\).*\\[ROAM_NAMES_STORE_UNAVAILABLE\\]`,
+    ),
   );
 });

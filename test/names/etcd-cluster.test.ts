@@ -10,7 +10,7 @@ import type { NameChange } from '../../src/names/client/watch.js';
 import { generateKeyPair, type KeyPair } from '../../src/names/keys.js';
 import type { LocalEtcdCluster } from '../../src/names/store/etcd/local-cluster.js';
 import { packageRoot } from '../../src/package-root.js';
-import { withEtcd } from './etcd-fixture.js';
+import { must, withEtcd } from './etcd-fixture.js';
 import { Waiter } from './helpers.js';
 
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -49,7 +49,9 @@ async function serve(t: TestContext, cluster: LocalEtcdCluster, prefix: string):
       const m = /^listening (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out);
       if (m?.[1]) resolve(m[1]);
     });
-    void exited.then((code) => reject(new Error(`serve exited (${code}) before listening: ${err}`)));
+    void exited.then((code) =>
+      reject(new Error(`serve exited (${code}) before listening: ${err}`)),
+    );
   });
 }
 
@@ -68,7 +70,10 @@ async function register(t: TestContext, url: string, count: number) {
   for (let i = 0; i < count; i++) {
     const d = { name: `d${i}.${USER}`, key: generateKeyPair() };
     const c = new NamesClient({ server: url, key: d.key, userKey });
-    await c.publish({ name: d.name, addresses: [{ ip: '192.0.2.1', port: 1000 + i, iface: 'wifi', priority: 10 }] });
+    await c.publish({
+      name: d.name,
+      addresses: [{ ip: '192.0.2.1', port: 1000 + i, iface: 'wifi', priority: 10 }],
+    });
     c.close();
     devices.push(d);
   }
@@ -101,12 +106,17 @@ test('etcd cluster: a watcher on one name server sees every update published thr
   const cluster = await withEtcd(t, 3);
   const prefix = `test/${randomUUID()}/`;
   const [one, two] = await Promise.all([serve(t, cluster, prefix), serve(t, cluster, prefix)]);
-  const devices = await register(t, two!, 2);
-  const watch = watchAll(t, one!, devices.map((d) => d.name));
+  if (!one || !two) throw new Error('two servers');
+  const devices = await register(t, two, 2);
+  const watch = watchAll(
+    t,
+    one,
+    devices.map((d) => d.name),
+  );
   await watch.ready;
   const acked = new Map<string, number[]>();
   for (const d of devices) {
-    const c = new NamesClient({ server: two!, key: d.key });
+    const c = new NamesClient({ server: two, key: d.key });
     t.after(() => c.close());
     for (let i = 0; i < 15; i++) {
       const { result } = await c.publish({
@@ -117,16 +127,16 @@ test('etcd cluster: a watcher on one name server sees every update published thr
     }
   }
   for (const d of devices) {
-    const versions = acked.get(d.name)!;
-    await watch.reached(d.name, versions.at(-1)!);
+    const versions = must(acked.get(d.name), d.name);
+    await watch.reached(d.name, must(versions.at(-1), 'a version'));
     // Every version, in order, once: the first seen is the registration (the snapshot).
-    assert.deepEqual(watch.seen.get(d.name)!.slice(1), versions, d.name);
+    assert.deepEqual(watch.seen.get(d.name)?.slice(1), versions, d.name);
   }
   // And server one answers lookups of what server two wrote.
-  const reader = new NamesClient({ server: one! });
+  const reader = new NamesClient({ server: one });
   t.after(() => reader.close());
   for (const d of devices)
-    assert.equal((await reader.resolve(d.name)).version, acked.get(d.name)!.at(-1));
+    assert.equal((await reader.resolve(d.name)).version, acked.get(d.name)?.at(-1));
 });
 
 interface LoadStats {
@@ -139,9 +149,10 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
   const cluster = await withEtcd(t, 3);
   const prefix = `test/${randomUUID()}/`;
   const servers = await Promise.all([serve(t, cluster, prefix), serve(t, cluster, prefix)]);
-  const devices = await register(t, servers[0]!, 4);
+  const server = (i: number) => must(servers[i % 2], 'server');
+  const devices = await register(t, server(0), 4);
   const names = devices.map((d) => d.name);
-  const watch = watchAll(t, servers[1]!, names);
+  const watch = watchAll(t, server(1), names);
   await watch.ready;
 
   const stats: LoadStats = { acked: new Map(), writeErrors: [], lookups: [] };
@@ -152,13 +163,15 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
   // Each device publishes in turn through one of the servers (paced under the per-key rate
   // limit), while two readers look names up through both servers.
   const writers = devices.map(async (d, i) => {
-    const c = new NamesClient({ server: servers[i % 2]!, key: d.key, timeoutMs: 8000 });
+    const c = new NamesClient({ server: server(i), key: d.key, timeoutMs: 8000 });
     try {
       for (let n = 0; running; n++) {
         try {
           const { result } = await c.publish({
             name: d.name,
-            addresses: [{ ip: '198.51.100.9', port: 3000 + (n % 1000), iface: 'wifi', priority: 10 }],
+            addresses: [
+              { ip: '198.51.100.9', port: 3000 + (n % 1000), iface: 'wifi', priority: 10 },
+            ],
           });
           stats.acked.set(d.name, [...(stats.acked.get(d.name) ?? []), result.version]);
         } catch (err) {
@@ -177,7 +190,7 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
       for (let n = i; running; n++) {
         const began = Date.now();
         try {
-          await c.resolve(names[n % names.length]!);
+          await c.resolve(must(names[n % names.length], 'name'));
           stats.lookups.push({ at: began, ms: Date.now() - began, ok: true });
         } catch (err) {
           stats.lookups.push({ at: began, ms: Date.now() - began, ok: false, code: code(err) });
@@ -204,7 +217,10 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
   try {
     await moreAcks(20);
     const leader = await cluster.leader();
-    const follower = cluster.members.find((m) => m !== leader)!;
+    const follower = must(
+      cluster.members.find((m) => m !== leader),
+      'a follower',
+    );
     const killedFollowerAt = Date.now();
     await follower.kill('SIGKILL');
     await moreAcks(30);
@@ -224,14 +240,18 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
     await moreAcks(30);
     await progress.until(() => stats.lookups.length >= lookupsBefore + 200);
     const after = stats.lookups.slice(lookupsBefore);
-    assert.deepEqual(after.filter((l) => !l.ok), [], 'no lookup fails once recovered');
+    assert.deepEqual(
+      after.filter((l) => !l.ok),
+      [],
+      'no lookup fails once recovered',
+    );
     assert.deepEqual(stats.writeErrors.slice(errorsBefore), [], 'no write fails once recovered');
 
     const failed = stats.lookups.filter((l) => !l.ok);
     t.diagnostic(
       `acked ${ackCount()} updates; write errors ${stats.writeErrors.length} (${[...new Set(stats.writeErrors.map((e) => e.code))].join(', ')}); ` +
         `lookups ${stats.lookups.length}, failed ${failed.length} (${[...new Set(failed.map((l) => l.code))].join(', ')}), ` +
-        `last failure ${failed.length ? failed.at(-1)!.at - killedLeaderAt : 0} ms after the leader was killed ` +
+        `last failure ${(failed.at(-1)?.at ?? killedLeaderAt) - killedLeaderAt} ms after the leader was killed ` +
         `(follower killed ${killedLeaderAt - killedFollowerAt} ms before), recovered ${recoveredAt - killedLeaderAt} ms after; ` +
         `slowest lookup ${Math.max(...stats.lookups.map((l) => l.ms))} ms`,
     );
@@ -239,7 +259,9 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
     for (const l of failed) assert.equal(l.code, 'ROAM_NAMES_STORE_UNAVAILABLE');
     for (const e of stats.writeErrors)
       assert.ok(
-        ['ROAM_NAMES_STORE_UNAVAILABLE', 'ROAM_NAMES_CONFLICT', 'ROAM_NAMES_STALE'].includes(e.code),
+        ['ROAM_NAMES_STORE_UNAVAILABLE', 'ROAM_NAMES_CONFLICT', 'ROAM_NAMES_STALE'].includes(
+          e.code,
+        ),
         e.code,
       );
   } finally {
@@ -253,7 +275,7 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
     const c = new NamesClient({ server: url });
     try {
       for (const d of devices) {
-        const last = stats.acked.get(d.name)!.at(-1)!;
+        const last = must(stats.acked.get(d.name)?.at(-1), d.name);
         assert.ok((await c.resolve(d.name)).version >= last, `${d.name} on ${url}`);
       }
     } finally {
@@ -261,10 +283,14 @@ test('etcd cluster: killing a follower, then the leader, loses no acknowledged u
     }
   }
   for (const d of devices) {
-    const versions = stats.acked.get(d.name)!;
-    await watch.reached(d.name, versions.at(-1)!);
-    const seen = watch.seen.get(d.name)!;
-    assert.deepEqual(seen, [...seen].sort((a, b) => a - b), `${d.name}: in order`);
+    const versions = must(stats.acked.get(d.name), d.name);
+    await watch.reached(d.name, must(versions.at(-1), 'a version'));
+    const seen = must(watch.seen.get(d.name), d.name);
+    assert.deepEqual(
+      seen,
+      [...seen].sort((a, b) => a - b),
+      `${d.name}: in order`,
+    );
     assert.equal(new Set(seen).size, seen.length, `${d.name}: each once`);
     const missing = versions.filter((v) => !seen.includes(v));
     assert.deepEqual(missing, [], `${d.name}: the watcher saw every acknowledged version`);

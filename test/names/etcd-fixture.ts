@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { EtcdStore, type EtcdStoreOptions } from '../../src/names/store/etcd/etcd-store.js';
-import {
-  type LocalEtcdCluster,
-  startLocalEtcd,
-} from '../../src/names/store/etcd/local-cluster.js';
+import { type LocalEtcdCluster, startLocalEtcd } from '../../src/names/store/etcd/local-cluster.js';
 
 /** Real etcd processes on loopback for one test (or one file): stopped and removed after. */
 export async function withEtcd(
@@ -29,4 +26,10 @@ export async function openEtcdStore(
   });
   t.after(() => store.close());
   return store;
+}
+
+/** The value, or a failed test if it is missing. */
+export function must<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) throw new Error(`missing: ${what}`);
+  return value;
 }

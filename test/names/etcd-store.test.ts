@@ -5,7 +5,7 @@ import { isRoamError } from '../../src/errors.js';
 import { EtcdStore } from '../../src/names/store/etcd/etcd-store.js';
 import { type LocalEtcdCluster, startLocalEtcd } from '../../src/names/store/etcd/local-cluster.js';
 import type { StoreEvent } from '../../src/names/store/store.js';
-import { openEtcdStore } from './etcd-fixture.js';
+import { must, openEtcdStore } from './etcd-fixture.js';
 import { Waiter } from './helpers.js';
 import { storeContract } from './store-contract.js';
 
@@ -14,8 +14,9 @@ before(async () => {
   cluster = await startLocalEtcd({ members: 1 });
 });
 after(() => cluster?.stop());
+const etcd = () => must(cluster, 'the etcd started before the tests');
 
-storeContract('etcd', (t, opts) => openEtcdStore(t, cluster!, opts));
+storeContract('etcd', (t, opts) => openEtcdStore(t, etcd(), opts));
 
 const entry = (name: string, version: number, owner = name) => ({
   name,
@@ -25,8 +26,8 @@ const entry = (name: string, version: number, owner = name) => ({
 });
 
 test('etcd: two stores on one prefix share the id, the revisions and the watch', async (t) => {
-  const a = await openEtcdStore(t, cluster!);
-  const b = await EtcdStore.open({ endpoints: cluster!.endpoints, prefix: prefixOf(a) });
+  const a = await openEtcdStore(t, etcd());
+  const b = await EtcdStore.open({ endpoints: etcd().endpoints, prefix: prefixOf(a) });
   t.after(() => b.close());
   assert.equal(a.id, b.id);
   assert.match(a.id, /^etcd-[0-9a-f]{16}-[0-9a-f]{16}$/);
@@ -50,21 +51,21 @@ test('etcd: two stores on one prefix share the id, the revisions and the watch',
   assert.deepEqual(await a.get('d.x@y'), { ...entry('d.x@y', 3, 'x@y'), revision: 2 });
   assert.equal(await a.revision(), 2);
   // Another prefix on the same cluster is another store.
-  const other = await openEtcdStore(t, cluster!);
+  const other = await openEtcdStore(t, etcd());
   assert.notEqual(other.id, a.id);
   assert.equal(other.id.slice(0, 21), a.id.slice(0, 21), 'same cluster id');
   assert.deepEqual(await other.listByOwner('x@y'), []);
 });
 
 test('etcd: a prefix that holds something else is refused', async (t) => {
-  const a = await openEtcdStore(t, cluster!);
+  const a = await openEtcdStore(t, etcd());
   await a.close();
   const { Etcd3 } = await import('etcd3');
-  const raw = new Etcd3({ hosts: cluster!.endpoints });
+  const raw = new Etcd3({ hosts: etcd().endpoints });
   t.after(() => raw.close());
   await raw.put('foreign/meta').value('not roam');
   await assert.rejects(
-    EtcdStore.open({ endpoints: cluster!.endpoints, prefix: 'foreign/' }),
+    EtcdStore.open({ endpoints: etcd().endpoints, prefix: 'foreign/' }),
     (e) => isRoamError(e, 'ROAM_NAMES_CONFIG') && /not a roam names store/.test(e.message),
   );
 });
@@ -76,7 +77,9 @@ test('etcd: bad endpoints are configuration errors', async () => {
       (e) => isRoamError(e, 'ROAM_NAMES_CONFIG') && e.message.includes('etcd endpoint'),
       bad,
     );
-  await assert.rejects(EtcdStore.open({ endpoints: [] }), (e) => isRoamError(e, 'ROAM_NAMES_CONFIG'));
+  await assert.rejects(EtcdStore.open({ endpoints: [] }), (e) =>
+    isRoamError(e, 'ROAM_NAMES_CONFIG'),
+  );
 });
 
 test('etcd: no etcd at the endpoint is ROAM_NAMES_STORE_UNAVAILABLE within the timeout', async () => {
@@ -110,7 +113,7 @@ test('etcd: a store whose etcd dies answers ROAM_NAMES_STORE_UNAVAILABLE, and wa
     },
   );
   t.after(() => handle.close());
-  await own.members[0]!.kill();
+  await must(own.members[0], 'member').kill();
   await assert.rejects(store.get('a'), (e) => isRoamError(e, 'ROAM_NAMES_STORE_UNAVAILABLE'));
   await assert.rejects(store.putIfNewer(entry('a', 2)), (e) =>
     isRoamError(e, 'ROAM_NAMES_STORE_UNAVAILABLE'),

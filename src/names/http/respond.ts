@@ -28,10 +28,9 @@ export function sendError(res: ServerResponse, err: unknown): void {
   const told = err instanceof RoamError && (status < 500 || status === 503);
   if (!(err instanceof RoamError) || status >= 500)
     rootLogger()[status === 503 ? 'warn' : 'error']({ err }, 'names server: request failed');
-  const body =
-    told
-      ? { code: err.code, message: err.message, ...(err instanceof NamesError ? err.details : {}) }
-      : { code: 'ROAM_NAMES_INTERNAL', message: 'internal error; the server log has the cause' };
+  const body = told
+    ? { code: err.code, message: err.message, ...(err instanceof NamesError ? err.details : {}) }
+    : { code: 'ROAM_NAMES_INTERNAL', message: 'internal error; the server log has the cause' };
   if (err instanceof NamesError && typeof err.details?.retryAfterMs === 'number')
     res.setHeader('retry-after', String(Math.ceil(err.details.retryAfterMs / 1000)));
   if (status === 413) res.setHeader('connection', 'close');

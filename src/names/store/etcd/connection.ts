@@ -1,4 +1,10 @@
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, noop } from 'cockatiel';
+import {
+  circuitBreaker,
+  ConsecutiveBreaker,
+  handleWhen,
+  isBrokenCircuitError,
+  noop,
+} from 'cockatiel';
 import { Etcd3, isRecoverableError } from 'etcd3';
 import { RoamError } from '../../../errors.js';
 import { namesError } from '../../codes.js';
@@ -143,7 +149,10 @@ function checkEndpoints(endpoints: readonly string[]): string[] {
     try {
       url = new URL(e);
     } catch {
-      throw namesError('ROAM_NAMES_CONFIG', `etcd endpoint "${e}" is not a URL like http://127.0.0.1:2379`);
+      throw namesError(
+        'ROAM_NAMES_CONFIG',
+        `etcd endpoint "${e}" is not a URL like http://127.0.0.1:2379`,
+      );
     }
     if (url.protocol !== 'http:' || !url.port || url.pathname !== '/' || url.search)
       throw namesError(

@@ -110,8 +110,12 @@ export class EtcdStore implements NameStore {
       // Without an expected revision, compare against what is there now, and go again if
       // another writer got in between (that is not a conflict for this caller).
       const expected =
-        expectRevision !== undefined ? expectRevision : ((await this.get(req.name))?.revision ?? null);
-      const result = await this.conn.call('write', (a) => this.tryPut(req, key, value, expected, a));
+        expectRevision !== undefined
+          ? expectRevision
+          : ((await this.get(req.name))?.revision ?? null);
+      const result = await this.conn.call('write', (a) =>
+        this.tryPut(req, key, value, expected, a),
+      );
       if (result === 'again' && expectRevision === undefined) continue;
       if (result === 'again')
         return { ok: false, reason: 'conflict', current: await this.get(req.name) };
@@ -163,7 +167,10 @@ export class EtcdStore implements NameStore {
     return { ok: false, reason: 'stale', current: stored };
   }
 
-  async delete(name: string, expectRevision?: number): Promise<{ deleted: boolean; revision: number }> {
+  async delete(
+    name: string,
+    expectRevision?: number,
+  ): Promise<{ deleted: boolean; revision: number }> {
     for (;;) {
       const read = await this.conn.call('read', (a) =>
         this.conn.client.kv.range({ key: this.layout.nameKey(name) }, { deadline: a.deadline }),
@@ -215,8 +222,16 @@ export class EtcdStore implements NameStore {
         const res = await this.conn.client.kv.txn(
           {
             success: [
-              { request_range: { key: this.layout.meta, count_only: true, ...(at ? { revision: at } : {}) } },
-              ...chunk.map(({ op }) => ({ request_range: { ...op, ...(at ? { revision: at } : {}) } })),
+              {
+                request_range: {
+                  key: this.layout.meta,
+                  count_only: true,
+                  ...(at ? { revision: at } : {}),
+                },
+              },
+              ...chunk.map(({ op }) => ({
+                request_range: { ...op, ...(at ? { revision: at } : {}) },
+              })),
             ],
           },
           { deadline: a.deadline },
@@ -259,7 +274,13 @@ export class EtcdStore implements NameStore {
         .txn(
           {
             success: [
-              { request_range: { key: this.layout.meta, count_only: true, revision: this.base + fromRevision } },
+              {
+                request_range: {
+                  key: this.layout.meta,
+                  count_only: true,
+                  revision: this.base + fromRevision,
+                },
+              },
               { request_range: { key: this.layout.last } },
             ],
           },
@@ -348,8 +369,8 @@ export class EtcdStore implements NameStore {
   private owned(kvs: IKeyValue[]): StoreEntry[] {
     return kvs.map((kv) => {
       const key = kv.key.toString('utf8');
-      return this.entry(key.slice(key.lastIndexOf('/') + 1), kv)!;
+      const name = key.slice(key.lastIndexOf('/') + 1);
+      return { name, ...decodeEntry(kv.value), revision: Number(kv.mod_revision) - this.base };
     });
   }
 }
-

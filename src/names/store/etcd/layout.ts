@@ -56,8 +56,9 @@ export class EtcdLayout {
 export function prefixEnd(key: Buffer): Buffer {
   const end = Buffer.from(key);
   for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
+    const byte = end.readUInt8(i);
+    if (byte < 0xff) {
+      end.writeUInt8(byte + 1, i);
       return end.subarray(0, i + 1);
     }
   }

@@ -143,8 +143,10 @@ class Member implements LocalEtcdMember {
       proc.once('error', (err) =>
         reject(new Error(`cannot run ${this.binary} (is etcd-server installed?): ${err.message}`)),
       );
-      proc.stderr!.setEncoding('utf8');
-      proc.stderr!.on('data', (chunk: string) => {
+      const stderr = proc.stderr;
+      if (!stderr) return reject(new Error('etcd has no stderr pipe'));
+      stderr.setEncoding('utf8');
+      stderr.on('data', (chunk: string) => {
         // Keep only the end of the log, for error messages.
         this.log = (this.log + chunk).slice(-8192);
         if (chunk.includes('"serving client traffic')) resolve();

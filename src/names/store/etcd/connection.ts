@@ -83,9 +83,12 @@ export class EtcdConnection {
         this.checkOpen();
         if (err instanceof RoamError) throw err;
         if (!isTransient(err)) throw this.failure(what, err);
-        last = err;
-        // A request the breaker stopped never left; anything else may have reached etcd.
-        if (!isBrokenCircuitError(err)) ambiguous = true;
+        // A request the breaker stopped never left; anything else may have reached etcd (and
+        // says more about why etcd is unreachable than the breaker does).
+        if (!isBrokenCircuitError(err)) {
+          ambiguous = true;
+          last = err;
+        } else last ??= err;
       }
       const pause = Math.min(50 * 2 ** attempt, 500, end - Date.now());
       if (pause > 0) await this.pause(pause);

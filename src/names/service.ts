@@ -147,14 +147,20 @@ export class NameService {
 
   /**
    * The lookup answer as JSON text (what GET /v1/names/NAME sends). The name's entry and its
-   * owner's are read together; the text is made once per pair of revisions (LookupCache).
+   * owner's are read at one revision; the text is made once per pair of revisions
+   * (LookupCache).
    */
   async lookupJson(name: string): Promise<string> {
     const parsed = parseName(name);
-    const [entry, ownerEntry] = await Promise.all([
-      this.store.get(name),
-      parsed.form === 'child' ? this.store.get(parsed.user) : undefined,
-    ]);
+    // A device's answer carries its user's record: both in one read (one etcd transaction).
+    let entry: StoreEntry | undefined;
+    let ownerEntry: StoreEntry | undefined;
+    if (parsed.form === 'child') {
+      const snap = await this.store.snapshot([name, parsed.user], []);
+      for (const e of snap.entries)
+        if (e.name === name) entry = e;
+        else if (e.name === parsed.user) ownerEntry = e;
+    } else entry = await this.store.get(name);
     if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
     const ownerRevision = ownerEntry?.revision ?? 0;
     let answer = this.answers.get(name, entry.revision, ownerRevision);

@@ -30,6 +30,8 @@ export interface EtcdStoreOptions extends EtcdConnectionOptions {
 const META_VALUE = 'roam names store v1';
 /** Operations per transaction: etcd refuses more than --max-txn-ops (128 by default). */
 const TXN_OPS = 100;
+/** Reads and retries of an unconditional write that other writers keep overtaking. */
+const RACE_ROUNDS = 16;
 
 /**
  * A NameStore on an etcd v3 cluster, so several `roam names serve` processes can share one
@@ -106,7 +108,7 @@ export class EtcdStore implements NameStore {
   async putIfNewer(req: PutRequest, expectRevision?: number | null): Promise<PutResult> {
     const value = encodeEntry(req.owner, req.version, req.value);
     const key = this.layout.nameKey(req.name);
-    for (;;) {
+    for (let round = 0; ; round++) {
       // Without an expected revision, compare against what is there now, and go again if
       // another writer got in between (that is not a conflict for this caller).
       const expected =
@@ -116,7 +118,8 @@ export class EtcdStore implements NameStore {
       const result = await this.conn.call('write', (a) =>
         this.tryPut(req, key, value, expected, a),
       );
-      if (result === 'again' && expectRevision === undefined) continue;
+      // Bounded: under endless contention the caller hears of a conflict.
+      if (result === 'again' && expectRevision === undefined && round < RACE_ROUNDS) continue;
       if (result === 'again')
         return { ok: false, reason: 'conflict', current: await this.get(req.name) };
       if (result.ok) await this.compactBehind(result.revision);
@@ -171,7 +174,7 @@ export class EtcdStore implements NameStore {
     name: string,
     expectRevision?: number,
   ): Promise<{ deleted: boolean; revision: number }> {
-    for (;;) {
+    for (let round = 0; ; round++) {
       const read = await this.conn.call('read', (a) =>
         this.conn.client.kv.range({ key: this.layout.nameKey(name) }, { deadline: a.deadline }),
       );
@@ -195,6 +198,8 @@ export class EtcdStore implements NameStore {
         ),
       );
       if (res.succeeded) return { deleted: true, revision: this.rev(res) };
+      if (round >= RACE_ROUNDS)
+        throw namesError('ROAM_NAMES_CONFLICT', `${name} keeps changing; try the delete again`);
     }
   }
 

@@ -133,3 +133,14 @@ async function closedPort(): Promise<number> {
   await new Promise((resolve) => s.close(resolve));
   return port;
 }
+
+test('etcd: closing watches leaves the connection healthy (a closed watch is no member failure)', async (t) => {
+  // A timeout shorter than the circuit breaker's pause: a breaker opened by the closes would
+  // fail the reads below with ROAM_NAMES_STORE_UNAVAILABLE.
+  const store = await openEtcdStore(t, etcd(), { timeoutMs: 500 });
+  await store.putIfNewer(entry('c', 1));
+  const handles = [];
+  for (let i = 0; i < 4; i++) handles.push(await store.watch(0, () => undefined));
+  for (const h of handles) h.close();
+  for (let i = 0; i < 5; i++) assert.equal((await store.get('c'))?.version, 1);
+});

@@ -72,7 +72,7 @@ export class EtcdWatch {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.readyTimer);
-    this.stream?.cancel();
+    if (this.stream) finish(this.stream);
     this.stream = undefined;
   }
 
@@ -84,7 +84,7 @@ export class EtcdWatch {
     } catch (err) {
       return this.dropped(undefined, err as Error);
     }
-    if (this.state !== 'opening') return void stream.cancel();
+    if (this.state !== 'opening') return finish(stream);
     this.stream = stream;
     stream.on('data', (res: IWatchResponse) => this.onResponse(stream, res));
     stream.on('error', (err: Error) => this.dropped(stream, err));
@@ -154,7 +154,7 @@ export class EtcdWatch {
     if (stream !== this.stream || this.state === 'closed' || this.state === 'reconnecting') return;
     if (this.state === 'streaming') this.downSince = Date.now();
     this.state = 'reconnecting';
-    stream?.cancel();
+    if (stream) finish(stream);
     this.stream = undefined;
     rootLogger().debug({ err }, 'names store: etcd watch dropped; resuming');
     const downFor = Date.now() - this.downSince;
@@ -178,4 +178,14 @@ export class EtcdWatch {
     if (wasReady) this.p.onBroken(err);
     else this.rejectReady(err);
   }
+}
+
+/**
+ * Ends a watch stream from this side. Half-closing first matters: the etcd3 client counts a
+ * stream that errors while still writable as a failure of its member (and a few in a row
+ * open that member's circuit breaker), but our own cancel is no failure of anybody's.
+ */
+function finish(stream: IDuplexStream<IWatchRequest, IWatchResponse>): void {
+  stream.end();
+  stream.cancel();
 }

@@ -2,6 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
 import { namesError } from '../names/codes.js';
 import type { KeyPair } from '../names/keys.js';
+import type { StoreSpec } from '../names/store/open.js';
 import { output, printJson } from './output.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:7447';
@@ -56,16 +57,28 @@ export function registerNames(program: Command): void {
     .description('run a name server (HTTP/JSON API, docs/names-api.md) until interrupted')
     .option('--host <host>', 'address to listen on (loopback unless you mean it)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '7447')
+    .addOption(
+      new Option('--store <kind>', 'where records live (etcd: several servers share one store)')
+        .choices(['sqlite', 'memory', 'etcd'])
+        .default('sqlite'),
+    )
     .option(
       '--db <file>',
       'SQLite database file, or :memory: (default $XDG_STATE_HOME/roam/names.db)',
     )
+    .addOption(
+      new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated').env(
+        'ROAM_NAMES_ETCD_ENDPOINTS',
+      ),
+    )
+    .option('--etcd-prefix <prefix>', 'key prefix of this store in etcd', 'roam/names/')
+    .option('--etcd-timeout <ms>', 'bound on one etcd operation, retries included', '3000')
     .option('--offline-after <ms>', 'a device with no heartbeat for this long is offline', '30000')
-    .action(async (opts: { host: string; port: string; db?: string; offlineAfter: string }) => {
+    .action(async (opts: ServeOpts) => {
       const { NameService } = await import('../names/service.js');
       const { startNamesServer } = await import('../names/http/server.js');
-      const { defaultDbPath, openStore } = await import('../names/store/open.js');
-      const store = openStore(opts.db ?? defaultDbPath());
+      const { defaultDbPath, openNameStore } = await import('../names/store/open.js');
+      const store = await openNameStore(storeSpec(opts, defaultDbPath));
       const service = new NameService(store, {
         presence: { offlineAfterMs: positive(opts.offlineAfter, '--offline-after') },
       });
@@ -227,6 +240,43 @@ export function registerNames(program: Command): void {
       w.close();
       c.close();
     });
+}
+
+interface ServeOpts {
+  host: string;
+  port: string;
+  store: 'sqlite' | 'memory' | 'etcd';
+  db?: string;
+  etcdEndpoints?: string;
+  etcdPrefix: string;
+  etcdTimeout: string;
+  offlineAfter: string;
+}
+
+function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
+  if (opts.store === 'etcd') {
+    if (opts.db !== undefined)
+      throw namesError(
+        'ROAM_NAMES_CONFIG',
+        '--db is for --store sqlite; etcd takes --etcd-endpoints',
+      );
+    if (!opts.etcdEndpoints)
+      throw namesError(
+        'ROAM_NAMES_CONFIG',
+        '--store etcd needs --etcd-endpoints http://HOST:PORT[,...] (or ROAM_NAMES_ETCD_ENDPOINTS)',
+      );
+    return {
+      kind: 'etcd',
+      endpoints: opts.etcdEndpoints
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+      prefix: opts.etcdPrefix,
+      timeoutMs: positive(opts.etcdTimeout, '--etcd-timeout'),
+    };
+  }
+  if (opts.store === 'memory' || opts.db === ':memory:') return { kind: 'memory' };
+  return { kind: 'sqlite', file: opts.db ?? defaultDbPath() };
 }
 
 interface PublishOpts {

@@ -1,4 +1,4 @@
-import { isRoamError } from '../errors.js';
+import { isRoamError, type RoamError } from '../errors.js';
 import { formatEventId, parseEventId } from './protocol.js';
 import type { NameStore, StoreEntry, StoreEvent, WatchHandle } from './store/store.js';
 
@@ -31,6 +31,8 @@ export async function openFeed(
   filter: FeedFilter,
   lastEventId: string | undefined,
   emit: (item: FeedItem) => void,
+  /** The store ended the watch by itself (see NameStore.watch): the feed is over. */
+  onBroken?: (err: RoamError) => void,
 ): Promise<WatchHandle> {
   const names = new Set(filter.names);
   const owners = new Set(filter.owners);
@@ -45,7 +47,7 @@ export async function openFeed(
   if (lastEventId !== undefined) {
     if (resume?.storeId === store.id) {
       try {
-        const handle = await store.watch(resume.revision, listener);
+        const handle = await store.watch(resume.revision, listener, onBroken);
         emit({ type: 'sync', id: undefined, revision: resume.revision });
         return handle;
       } catch (err) {
@@ -63,7 +65,7 @@ export async function openFeed(
   const entries = [...snap.entries].sort((a: StoreEntry, b: StoreEntry) => a.revision - b.revision);
   for (const e of entries) emit(item(e.name, e.value, e.revision, undefined));
   emit({ type: 'sync', id: formatEventId(store.id, snap.revision), revision: snap.revision });
-  return store.watch(snap.revision, listener);
+  return store.watch(snap.revision, listener, onBroken);
 }
 
 function item(name: string, value: string, revision: number, id: string | undefined): FeedItem {

@@ -15,4 +15,10 @@ export type { NamesServerConfig } from './http/options.js';
 export type { NameStore } from './store/store.js';
 export { MemoryStore } from './store/memory-store.js';
 export { SqliteStore } from './store/sqlite-store.js';
-export { defaultDbPath, openStore } from './store/open.js';
+export { EtcdStore, type EtcdStoreOptions } from './store/etcd/etcd-store.js';
+export {
+  type LocalEtcdCluster,
+  type LocalEtcdMember,
+  startLocalEtcd,
+} from './store/etcd/local-cluster.js';
+export { defaultDbPath, openNameStore, openStore, type StoreSpec } from './store/open.js';

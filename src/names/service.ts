@@ -1,6 +1,7 @@
 import { type NamesClock, systemClock } from './clock.js';
 import { namesError } from './codes.js';
 import { verifyBytes } from './keys.js';
+import { LookupCache } from './lookup-cache.js';
 import { ownerOf, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
 import {
@@ -18,6 +19,8 @@ export interface NameServiceOptions {
   /** The furthest expiry a record may carry (default 30 days). */
   maxTtlMs?: number;
   presence?: Partial<PresenceOptions>;
+  /** Names whose serialized lookup answer is kept (default 10,000). */
+  lookupCacheEntries?: number;
 }
 
 type WriteMode = 'register' | 'update' | 'delete';
@@ -34,6 +37,7 @@ export class NameService {
   readonly presence: PresenceTable;
   readonly presenceOptions: PresenceOptions;
   private readonly maxTtlMs: number;
+  private readonly answers: LookupCache;
 
   constructor(
     readonly store: NameStore,
@@ -48,6 +52,7 @@ export class NameService {
       ...opts.presence,
     };
     this.presence = new PresenceTable(this.presenceOptions);
+    this.answers = new LookupCache(opts.lookupCacheEntries ?? 10_000);
   }
 
   register(body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
@@ -137,18 +142,52 @@ export class NameService {
   }
 
   async lookup(name: string): Promise<LookupResult> {
+    return JSON.parse(await this.lookupJson(name)) as LookupResult;
+  }
+
+  /**
+   * The lookup answer as JSON text (what GET /v1/names/NAME sends). The name's entry and its
+   * owner's are read at one revision; the text is made once per pair of revisions
+   * (LookupCache).
+   */
+  async lookupJson(name: string): Promise<string> {
     const parsed = parseName(name);
-    const entry = await this.store.get(name);
-    const record = entry && decode(entry);
-    if (!entry || !record || record.deleted)
-      throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
-    if (record.expiresAt <= this.clock.now())
+    // A device's answer carries its user's record: both in one read (one etcd transaction).
+    let entry: StoreEntry | undefined;
+    let ownerEntry: StoreEntry | undefined;
+    if (parsed.form === 'child') {
+      const snap = await this.store.snapshot([name, parsed.user], []);
+      for (const e of snap.entries)
+        if (e.name === name) entry = e;
+        else if (e.name === parsed.user) ownerEntry = e;
+    } else entry = await this.store.get(name);
+    if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
+    const ownerRevision = ownerEntry?.revision ?? 0;
+    let answer = this.answers.get(name, entry.revision, ownerRevision);
+    if (!answer) {
+      const record = decode(entry);
+      const owner = ownerEntry && decode(ownerEntry);
+      const result: LookupResult = {
+        record,
+        ...(owner ? { owner } : {}),
+        revision: entry.revision,
+      };
+      answer = {
+        revision: entry.revision,
+        ownerRevision,
+        deleted: record.deleted === true,
+        expiresAt: record.expiresAt,
+        json: JSON.stringify(result),
+      };
+      this.answers.set(name, answer);
+    }
+    if (answer.deleted) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
+    if (answer.expiresAt <= this.clock.now())
       throw namesError(
         'ROAM_NAMES_NOT_FOUND',
-        `${name} expired at ${new Date(record.expiresAt).toISOString()}; its owner must publish it again`,
+        `${name} expired at ${new Date(answer.expiresAt).toISOString()}; its owner must publish it again`,
       );
-    const owner = parsed.form === 'child' ? await this.getRecord(parsed.user) : undefined;
-    return { record, ...(owner ? { owner } : {}), revision: entry.revision };
+    return answer.json;
   }
 
   async listDevices(user: string): Promise<DeviceState[]> {

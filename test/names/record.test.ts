@@ -234,3 +234,29 @@ test('a re-keyed device: the old key and its older delegation are refused', () =
     current,
   });
 });
+
+test('an update that carries the stored delegation is accepted; any other delegation is checked', () => {
+  const owner = userRecord('bob@example.com', bob, NOW);
+  const name = 'laptop.bob@example.com';
+  const current = deviceRecord(name, laptop, bob, NOW, { version: 1 });
+  const delegation = current.delegation;
+  assert.ok(delegation);
+  const next = (d: typeof delegation, version: number) =>
+    signRecord({ ...fields(name, laptop, NOW, { version }), delegation: d }, laptop);
+  verifyRecord(next(delegation, 2), { now: NOW, owner, current });
+  // The same certificate with a changed signature: not the stored one, so it is verified.
+  const flipped = `${delegation.signature.startsWith('A') ? 'B' : 'A'}${delegation.signature.slice(1)}`;
+  rejects(
+    next({ ...delegation, signature: flipped }, 2),
+    { owner, current },
+    'ROAM_NAMES_BAD_SIGNATURE',
+    /delegation/,
+  );
+  // The stored certificate with another device key: refused (it certifies the laptop's key).
+  const other = generateKeyPair();
+  rejects(
+    signRecord({ ...fields(name, other, NOW, { version: 2 }), delegation }, other),
+    { owner, current },
+    'ROAM_NAMES_WRONG_KEY',
+  );
+});

@@ -4,7 +4,11 @@ import { rootLogger } from '../../log/logger.js';
 import { httpStatusOf, NamesError } from '../codes.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  sendJsonText(res, status, JSON.stringify(body));
+}
+
+/** A body already serialized (a cached lookup answer). */
+export function sendJsonText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),
@@ -20,12 +24,13 @@ export function sendError(res: ServerResponse, err: unknown): void {
     return;
   }
   const status = httpStatusOf(err);
+  // 503 (the store is unreachable) is the caller's to know and retry; other 5xx are ours.
+  const told = err instanceof RoamError && (status < 500 || status === 503);
   if (!(err instanceof RoamError) || status >= 500)
-    rootLogger().error({ err }, 'names server: request failed');
-  const body =
-    err instanceof RoamError && status < 500
-      ? { code: err.code, message: err.message, ...(err instanceof NamesError ? err.details : {}) }
-      : { code: 'ROAM_NAMES_INTERNAL', message: 'internal error; the server log has the cause' };
+    rootLogger()[status === 503 ? 'warn' : 'error']({ err }, 'names server: request failed');
+  const body = told
+    ? { code: err.code, message: err.message, ...(err instanceof NamesError ? err.details : {}) }
+    : { code: 'ROAM_NAMES_INTERNAL', message: 'internal error; the server log has the cause' };
   if (err instanceof NamesError && typeof err.details?.retryAfterMs === 'number')
     res.setHeader('retry-after', String(Math.ceil(err.details.retryAfterMs / 1000)));
   if (status === 413) res.setHeader('connection', 'close');

@@ -6,7 +6,7 @@ import type { NameService } from '../service.js';
 import { readJsonBody } from './body.js';
 import { type NamesServerConfig, verifyServerConfig } from './options.js';
 import { RateLimiter } from './rate-limit.js';
-import { sendError, sendJson } from './respond.js';
+import { sendError, sendJson, sendJsonText } from './respond.js';
 import { handleWatch, WatchRegistry } from './watch.js';
 
 export interface NamesServer {
@@ -66,7 +66,7 @@ export async function startNamesServer(
     }
     if (collection === 'names' && segment !== undefined && sub === undefined) {
       allow(['GET', 'PUT', 'DELETE']);
-      if (method === 'GET') return sendJson(res, 200, await service.lookup(segment));
+      if (method === 'GET') return sendJsonText(res, 200, await service.lookupJson(segment));
       if (method === 'PUT')
         return sendJson(res, 200, await service.update(segment, await body(), admit));
       return sendJson(res, 200, await service.remove(segment, await body(), admit));

@@ -80,7 +80,18 @@ export async function handleWatch(
   );
   registry.streams.add(stream);
   try {
-    handle = await openFeed(store, { names, owners }, lastEventId, (item) => send(stream, item));
+    handle = await openFeed(
+      store,
+      { names, owners },
+      lastEventId,
+      (item) => send(stream, item),
+      // The store's watch ended (etcd gone, or its history compacted): end the stream; the
+      // client reconnects with Last-Event-ID and resumes, or gets a reset.
+      (err) => {
+        rootLogger().warn({ err }, 'names server: store watch ended; closing the stream');
+        stream.close();
+      },
+    );
     if (closed) handle.close();
   } catch (err) {
     rootLogger().warn({ err }, 'names server: watch failed to start');

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { EtcdStore } from './etcd/etcd-store.js';
 import { MemoryStore } from './memory-store.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { NameStore } from './store.js';
@@ -16,4 +17,26 @@ export function openStore(db: string): NameStore {
   if (db === ':memory:') return new MemoryStore();
   mkdirSync(dirname(db), { recursive: true });
   return SqliteStore.open(db);
+}
+
+/** Which store `roam names serve` runs on. */
+export type StoreSpec =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'memory' }
+  | { kind: 'etcd'; endpoints: string[]; prefix?: string; timeoutMs?: number };
+
+/** Opens any store; etcd is reached before this returns (or fails with a clear error). */
+export async function openNameStore(spec: StoreSpec): Promise<NameStore> {
+  switch (spec.kind) {
+    case 'memory':
+      return new MemoryStore();
+    case 'sqlite':
+      return openStore(spec.file);
+    case 'etcd':
+      return EtcdStore.open({
+        endpoints: spec.endpoints,
+        ...(spec.prefix !== undefined ? { prefix: spec.prefix } : {}),
+        ...(spec.timeoutMs !== undefined ? { timeoutMs: spec.timeoutMs } : {}),
+      });
+  }
 }

@@ -1,3 +1,5 @@
+import type { RoamError } from '../../errors.js';
+
 /**
  * Where name records live. The interface is shaped like etcd's, so an etcd store fits
  * behind it: every write gets a store-wide revision (etcd's mod_revision), writes are
@@ -76,7 +78,14 @@ export interface NameStore {
    * Calls `listener` with every event after `fromRevision`, in revision order, each once:
    * first the history, then live. Throws ROAM_NAMES_COMPACTED if the history no longer
    * reaches back to `fromRevision`, or if `fromRevision` is beyond the current revision.
+   * A store whose watch can end by itself (etcd: history compacted while the watch was
+   * reconnecting, or etcd gone for too long) calls `onBroken` once, and nothing after it;
+   * the caller starts again (a name server ends the SSE stream: its client resumes).
    */
-  watch(fromRevision: number, listener: WatchListener): Promise<WatchHandle>;
+  watch(
+    fromRevision: number,
+    listener: WatchListener,
+    onBroken?: (err: RoamError) => void,
+  ): Promise<WatchHandle>;
   close(): Promise<void>;
 }

@@ -135,9 +135,9 @@ async function closedPort(): Promise<number> {
 }
 
 test('etcd: closing watches leaves the connection healthy (a closed watch is no member failure)', async (t) => {
-  // A timeout shorter than the circuit breaker's pause: a breaker opened by the closes would
-  // fail the reads below with ROAM_NAMES_STORE_UNAVAILABLE.
-  const store = await openEtcdStore(t, etcd(), { timeoutMs: 500 });
+  // A member pause longer than the timeout: a breaker opened by the closes would fail the
+  // reads below with ROAM_NAMES_STORE_UNAVAILABLE.
+  const store = await openEtcdStore(t, etcd(), { timeoutMs: 500, memberPauseMs: 10_000 });
   await store.putIfNewer(entry('c', 1));
   const handles = [];
   for (let i = 0; i < 4; i++) handles.push(await store.watch(0, () => undefined));

@@ -214,7 +214,7 @@ Embedded store with synchronous=NORMAL (no fsync per write; what the disk costs 
 ${line('updates', relaxed.updates, 'updates')}
 ${line('watch delivery', relaxed.watch, 'updates')}
 
-etcd store (single-node etcd 3.4 on loopback, started by the benchmark; a lookup is two etcd reads, the device's and its user's, in parallel):
+etcd store (single-node etcd 3.4 on loopback, started by the benchmark; a device lookup is one etcd transaction reading the device and its user):
 
 ${line('lookups', onEtcd.lookups, 'lookups')}
 ${line('updates', onEtcd.updates, 'updates')}

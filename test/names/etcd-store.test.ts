@@ -144,3 +144,22 @@ test('etcd: closing watches leaves the connection healthy (a closed watch is no 
   for (const h of handles) h.close();
   for (let i = 0; i < 5; i++) assert.equal((await store.get('c'))?.version, 1);
 });
+
+test('etcd: a foreign value under the prefix is skipped by watches and refused by reads', async (t) => {
+  const store = await openEtcdStore(t, etcd());
+  const seen: string[] = [];
+  const waiter = new Waiter();
+  const handle = await store.watch(0, (e) => {
+    seen.push(e.name);
+    waiter.poke();
+  });
+  t.after(() => handle.close());
+  const { Etcd3 } = await import('etcd3');
+  const raw = new Etcd3({ hosts: etcd().endpoints });
+  t.after(() => raw.close());
+  await raw.put(`${prefixOf(store)}n/junk`).value('not an entry');
+  await store.putIfNewer(entry('fine', 1));
+  await waiter.until(() => seen.includes('fine'));
+  assert.deepEqual(seen, ['fine']);
+  await assert.rejects(store.get('junk'), (e) => isRoamError(e, 'ROAM_NAMES_DB'));
+});

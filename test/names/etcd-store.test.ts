@@ -163,3 +163,14 @@ test('etcd: a foreign value under the prefix is skipped by watches and refused b
   assert.deepEqual(seen, ['fine']);
   await assert.rejects(store.get('junk'), (e) => isRoamError(e, 'ROAM_NAMES_DB'));
 });
+
+test('etcd: a snapshot of more names than one etcd transaction may hold reads them all at one revision', async (t) => {
+  const store = await openEtcdStore(t, etcd());
+  const names = Array.from({ length: 230 }, (_, i) => `n${i}`);
+  for (const n of names) await store.putIfNewer(entry(n, 1));
+  await store.putIfNewer(entry('d.o@x', 1, 'o@x'));
+  const snap = await store.snapshot([...names, 'missing'], ['o@x', 'nobody@x']);
+  assert.equal(snap.revision, 231);
+  assert.deepEqual(snap.entries.map((e) => e.name).sort(), [...names, 'd.o@x'].sort());
+  assert.deepEqual(await store.snapshot([], []), { revision: 231, entries: [] });
+});

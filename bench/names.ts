@@ -35,7 +35,16 @@ const UPDATERS = 16;
 const WATCH_RATE = Number(process.env.BENCH_WATCH_RATE ?? 50);
 const UNLIMITED = { perSecond: 1e9, burst: 1e9 };
 
-function load(config: LoadConfig): Promise<LoadResult> {
+/** Runs a load process; adds this (the server's) process's CPU time per operation. */
+async function load(config: LoadConfig): Promise<LoadResult> {
+  const cpu0 = process.cpuUsage();
+  const r = await runLoad(config);
+  const cpu = process.cpuUsage(cpu0);
+  const serverCpuUsPerOp = Math.round((cpu.user + cpu.system) / Math.max(1, r.totalOps ?? r.ops));
+  return { ...r, serverCpuUsPerOp };
+}
+
+function runLoad(config: LoadConfig): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [LOAD, JSON.stringify(config)], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -151,7 +160,8 @@ try {
   } finally {
     await store.close();
   }
-  etcdGet = await load({
+  // etcd is the server here: this process's CPU is not the anchor's.
+  etcdGet = await runLoad({
     mode: 'etcd-get',
     endpoints: etcd.endpoints,
     key: 'bench/anchor',
@@ -167,7 +177,7 @@ try {
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
 const line = (label: string, r: LoadResult | undefined, unit: string) =>
   r
-    ? `- ${label}: ${r.perSecond.toLocaleString('en')} ${unit}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.ops} in ${r.seconds} s, ${r.errors} errors)`
+    ? `- ${label}: ${r.perSecond.toLocaleString('en')} ${unit}/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms (${r.ops} in ${r.seconds} s, ${r.errors} errors); CPU per operation: ${r.serverCpuUsPerOp !== undefined ? `server ${r.serverCpuUsPerOp} µs, ` : ''}load generator ${r.loadCpuUsPerOp} µs`
     : `- ${label}: not measured`;
 const lookups = (s: Scenario): LoadResult => {
   if (!s.lookups) throw new Error('lookups were not measured');
@@ -199,6 +209,10 @@ const result = {
   goals,
 };
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
+const serverUs = lookups(embedded).serverCpuUsPerOp ?? 0;
+const ceiling = serverUs
+  ? `At ${serverUs} µs of server CPU per lookup, one core answers at most ${Math.round(1e6 / serverUs).toLocaleString('en')} lookups/s (embedded store).`
+  : '';
 const markdown = `## names
 
 One name server process; load from another process (${CONNECTIONS} keep-alive connections, closed loop, ${SECONDS} s after ${WARMUP_MS} ms warm-up). Lookups are of device names (the answer holds the device's record and its user's); updates are signed PUTs, ${UPDATERS} devices each in sequence; watch latency is from sending a PUT (${WATCH_RATE}/s, paced) to the client library's watch callback, which verifies the record.
@@ -214,7 +228,7 @@ Embedded store with synchronous=NORMAL (no fsync per write; what the disk costs 
 ${line('updates', relaxed.updates, 'updates')}
 ${line('watch delivery', relaxed.watch, 'updates')}
 
-etcd store (single-node etcd 3.4 on loopback, started by the benchmark; a lookup is two etcd reads, the device's and its user's, in parallel):
+etcd store (single-node etcd 3.4 on loopback, started by the benchmark; a device lookup is one etcd transaction reading the device and its user):
 
 ${line('lookups', onEtcd.lookups, 'lookups')}
 ${line('updates', onEtcd.updates, 'updates')}
@@ -225,6 +239,8 @@ Anchor, same run: etcd's own get (etcd3 client, linearizable, ${CONNECTIONS} con
 ${line('etcd get', etcdGet, 'gets')}
 
 Ratios: a lookup through the name server on etcd takes ${result.ratios.etcdLookupP50OverEtcdGetP50}× an etcd get (p50) and runs at ${result.ratios.etcdLookupsPerSecOverEtcdGetsPerSec}× its rate; the embedded server answers ${result.ratios.embeddedLookupsPerSecOverEtcdGetsPerSec}× as many lookups per second as etcd answers gets.
+
+CPU per operation is each process's user + system time over the whole run divided by the operations (warm-up included): it depends less than the rates on what else the machine runs (but contention still inflates it). For a paced watch run it includes the idle cost of the open connections. ${ceiling}
 
 Goals (issue 5, embedded store): ≥ 20,000 lookups/s: ${verdict(goals.lookupsPerSecond)}; lookup p99 ≤ 5 ms: ${verdict(goals.lookupP99)}; watch delivery p99 ≤ 20 ms: ${verdict(goals.watchP99)}.
 `;

@@ -44,6 +44,12 @@ export interface LoadResult {
   p50Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** Operations including the warm-up: what CPU time is divided by. */
+  totalOps?: number;
+  /** CPU time (user + system) of the load process per operation, whole run. */
+  loadCpuUsPerOp?: number;
+  /** CPU time of the server's process per operation, whole run (set by bench/names). */
+  serverCpuUsPerOp?: number;
 }
 
 /** Latencies of the measured window, bounded (a run keeps at most `cap` samples). */
@@ -101,6 +107,7 @@ async function closedLoop(
   const from = start + warmupMs;
   const until = from + durationMs;
   let ops = 0;
+  let total = 0;
   let errors = 0;
   await Promise.all(
     Array.from({ length: connections }, async (_, i) => {
@@ -113,6 +120,7 @@ async function closedLoop(
         } catch {
           ok = false;
         }
+        total++;
         if (t0 < from) continue;
         ops++;
         if (!ok) errors++;
@@ -120,7 +128,7 @@ async function closedLoop(
       }
     }),
   );
-  return lat.result(ops, durationMs / 1000, errors);
+  return { ...lat.result(ops, durationMs / 1000, errors), totalOps: total };
 }
 
 function httpCall(
@@ -307,4 +315,9 @@ async function watchLatency(config: Extract<LoadConfig, { mode: 'watch' }>): Pro
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
-process.stdout.write(`${JSON.stringify(await run(config))}\n`);
+const cpu0 = process.cpuUsage();
+const result = await run(config);
+const cpu = process.cpuUsage(cpu0);
+result.totalOps ??= result.ops;
+result.loadCpuUsPerOp = Math.round((cpu.user + cpu.system) / Math.max(1, result.totalOps));
+process.stdout.write(`${JSON.stringify(result)}\n`);

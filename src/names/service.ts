@@ -2,7 +2,7 @@ import { type NamesClock, systemClock } from './clock.js';
 import { namesError } from './codes.js';
 import { verifyBytes } from './keys.js';
 import { LookupCache } from './lookup-cache.js';
-import { ownerOf, parseName } from './name.js';
+import { ownerOf, type ParsedName, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
 import {
   heartbeatSchema,
@@ -89,7 +89,7 @@ export class NameService {
           : 'a record with "deleted": true is sent with DELETE',
       );
     for (let attempt = 0; attempt < 3; attempt++) {
-      const entry = await this.store.get(record.name);
+      const [entry, ownerEntry] = await this.readWithOwner(parsed);
       const current = entry && decode(entry);
       if (mode === 'register' && current && !current.deleted)
         throw namesError(
@@ -101,7 +101,7 @@ export class NameService {
           'ROAM_NAMES_NOT_FOUND',
           `${record.name} is not registered; register it first (POST /v1/names, or publish)`,
         );
-      const owner = parsed.form === 'child' ? await this.getRecord(parsed.user) : undefined;
+      const owner = ownerEntry && decode(ownerEntry);
       verifyRecord(record, { now: this.clock.now(), current, owner, maxTtlMs: this.maxTtlMs });
       if (mode === 'delete' && parsed.form === 'user') await this.refuseIfDevices(record.name);
       admit?.(record.key);
@@ -136,6 +136,23 @@ export class NameService {
       );
   }
 
+  /**
+   * A name's entry and, for a device or child service, its user's: read at one revision, in
+   * one store read (one etcd transaction rather than two round trips).
+   */
+  private async readWithOwner(
+    parsed: ParsedName,
+  ): Promise<[StoreEntry | undefined, StoreEntry | undefined]> {
+    if (parsed.form !== 'child') return [await this.store.get(parsed.name), undefined];
+    const snap = await this.store.snapshot([parsed.name, parsed.user], []);
+    let entry: StoreEntry | undefined;
+    let owner: StoreEntry | undefined;
+    for (const e of snap.entries)
+      if (e.name === parsed.name) entry = e;
+      else if (e.name === parsed.user) owner = e;
+    return [entry, owner];
+  }
+
   private async getRecord(name: string): Promise<NameRecord | undefined> {
     const entry = await this.store.get(name);
     return entry && decode(entry);
@@ -152,15 +169,7 @@ export class NameService {
    */
   async lookupJson(name: string): Promise<string> {
     const parsed = parseName(name);
-    // A device's answer carries its user's record: both in one read (one etcd transaction).
-    let entry: StoreEntry | undefined;
-    let ownerEntry: StoreEntry | undefined;
-    if (parsed.form === 'child') {
-      const snap = await this.store.snapshot([name, parsed.user], []);
-      for (const e of snap.entries)
-        if (e.name === name) entry = e;
-        else if (e.name === parsed.user) ownerEntry = e;
-    } else entry = await this.store.get(name);
+    const [entry, ownerEntry] = await this.readWithOwner(parsed);
     if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
     const ownerRevision = ownerEntry?.revision ?? 0;
     let answer = this.answers.get(name, entry.revision, ownerRevision);

@@ -135,12 +135,42 @@ async function closedPort(): Promise<number> {
 }
 
 test('etcd: closing watches leaves the connection healthy (a closed watch is no member failure)', async (t) => {
-  // A timeout shorter than the circuit breaker's pause: a breaker opened by the closes would
-  // fail the reads below with ROAM_NAMES_STORE_UNAVAILABLE.
-  const store = await openEtcdStore(t, etcd(), { timeoutMs: 500 });
+  // A member pause longer than the timeout: a breaker opened by the closes would fail the
+  // reads below with ROAM_NAMES_STORE_UNAVAILABLE.
+  const store = await openEtcdStore(t, etcd(), { timeoutMs: 500, memberPauseMs: 10_000 });
   await store.putIfNewer(entry('c', 1));
   const handles = [];
   for (let i = 0; i < 4; i++) handles.push(await store.watch(0, () => undefined));
   for (const h of handles) h.close();
   for (let i = 0; i < 5; i++) assert.equal((await store.get('c'))?.version, 1);
+});
+
+test('etcd: a foreign value under the prefix is skipped by watches and refused by reads', async (t) => {
+  const store = await openEtcdStore(t, etcd());
+  const seen: string[] = [];
+  const waiter = new Waiter();
+  const handle = await store.watch(0, (e) => {
+    seen.push(e.name);
+    waiter.poke();
+  });
+  t.after(() => handle.close());
+  const { Etcd3 } = await import('etcd3');
+  const raw = new Etcd3({ hosts: etcd().endpoints });
+  t.after(() => raw.close());
+  await raw.put(`${prefixOf(store)}n/junk`).value('not an entry');
+  await store.putIfNewer(entry('fine', 1));
+  await waiter.until(() => seen.includes('fine'));
+  assert.deepEqual(seen, ['fine']);
+  await assert.rejects(store.get('junk'), (e) => isRoamError(e, 'ROAM_NAMES_DB'));
+});
+
+test('etcd: a snapshot of more names than one etcd transaction may hold reads them all at one revision', async (t) => {
+  const store = await openEtcdStore(t, etcd());
+  const names = Array.from({ length: 230 }, (_, i) => `n${i}`);
+  for (const n of names) await store.putIfNewer(entry(n, 1));
+  await store.putIfNewer(entry('d.o@x', 1, 'o@x'));
+  const snap = await store.snapshot([...names, 'missing'], ['o@x', 'nobody@x']);
+  assert.equal(snap.revision, 231);
+  assert.deepEqual(snap.entries.map((e) => e.name).sort(), [...names, 'd.o@x'].sort());
+  assert.deepEqual(await store.snapshot([], []), { revision: 231, entries: [] });
 });

@@ -14,6 +14,11 @@ export interface EtcdConnectionOptions {
   endpoints: readonly string[];
   /** Bound on one store operation, retries included (default 3000 ms). */
   timeoutMs?: number;
+  /**
+   * How long a member that failed twice in a row is skipped (default a third of the timeout,
+   * at most 1000 ms, so an operation always gets to try it again).
+   */
+  memberPauseMs?: number;
 }
 
 /** What one attempt of an operation gets: its own deadline, and whether an earlier one failed. */
@@ -42,15 +47,16 @@ export class EtcdConnection {
     this.timeoutMs = opts.timeoutMs ?? 3000;
     if (!(this.timeoutMs >= 100))
       throw namesError('ROAM_NAMES_CONFIG', `the etcd timeout must be at least 100 ms`);
+    const pause = opts.memberPauseMs ?? Math.min(1000, Math.floor(this.timeoutMs / 3));
     this.client = new Etcd3({
       hosts: [...this.endpoints],
       dialTimeout: this.timeoutMs,
       faultHandling: {
         global: noop,
-        // A member that failed twice in a row is skipped for a second: calls go to the others.
+        // A member that failed twice in a row is skipped for a while: calls go to the others.
         host: () =>
           circuitBreaker(handleWhen(isRecoverableError), {
-            halfOpenAfter: 1000,
+            halfOpenAfter: pause,
             breaker: new ConsecutiveBreaker(2),
           }),
       },

@@ -217,32 +217,24 @@ export class EtcdStore implements NameStore {
       ...names.map((name) => ({ name, op: { key: this.layout.nameKey(name) } })),
       ...owners.map((o) => ({ op: this.layout.ownerRange(o) })),
     ];
+    if (ops.length === 0) return this.revision().then((revision) => ({ revision, entries: [] }));
     return this.conn.call('read', async (a) => {
       // One transaction reads at one revision; more ops than etcd allows in one are read at
       // the first transaction's revision.
       const found = new Map<string, StoreEntry>();
       let at: number | undefined;
-      for (let i = 0; i === 0 || i < ops.length; i += TXN_OPS) {
+      for (let i = 0; i < ops.length; i += TXN_OPS) {
         const chunk = ops.slice(i, i + TXN_OPS);
         const res = await this.conn.client.kv.txn(
           {
-            success: [
-              {
-                request_range: {
-                  key: this.layout.meta,
-                  count_only: true,
-                  ...(at ? { revision: at } : {}),
-                },
-              },
-              ...chunk.map(({ op }) => ({
-                request_range: { ...op, ...(at ? { revision: at } : {}) },
-              })),
-            ],
+            success: chunk.map(({ op }) => ({
+              request_range: { ...op, ...(at ? { revision: at } : {}) },
+            })),
           },
           { deadline: a.deadline },
         );
         at ??= Number(res.header.revision);
-        res.responses.slice(1).forEach((r: IResponseOp, j) => {
+        res.responses.forEach((r: IResponseOp, j) => {
           const name = chunk[j]?.name;
           const entries =
             name !== undefined

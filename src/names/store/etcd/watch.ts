@@ -128,19 +128,12 @@ export class EtcdWatch {
     const name = this.p.layout.nameOf(ev.kv.key);
     if (name === undefined) return;
     let event: StoreEvent;
-    if (ev.type === 'Put') {
-      const e = decodeEntry(ev.kv.value);
-      event = { type: 'put', revision: revision - this.p.base, name, ...e };
-    } else {
-      const prev = ev.prev_kv?.value?.length ? decodeEntry(ev.prev_kv.value) : undefined;
-      event = {
-        type: 'delete',
-        revision: revision - this.p.base,
-        name,
-        owner: prev?.owner ?? '',
-        version: prev?.version ?? 0,
-        value: undefined,
-      };
+    try {
+      event = this.event(ev, name, revision - this.p.base);
+    } catch (err) {
+      // Not written by a roam store (someone else wrote under the prefix): not an event.
+      rootLogger().error({ err, key: ev.kv.key.toString() }, 'names store: unreadable etcd entry');
+      return;
     }
     try {
       this.p.listener(event);
@@ -148,6 +141,19 @@ export class EtcdWatch {
       rootLogger().error({ err, name }, 'names store watcher failed; dropped');
       this.close();
     }
+  }
+
+  private event(ev: IEvent, name: string, revision: number): StoreEvent {
+    if (ev.type === 'Put') return { type: 'put', revision, name, ...decodeEntry(ev.kv.value) };
+    const prev = ev.prev_kv?.value?.length ? decodeEntry(ev.prev_kv.value) : undefined;
+    return {
+      type: 'delete',
+      revision,
+      name,
+      owner: prev?.owner ?? '',
+      version: prev?.version ?? 0,
+      value: undefined,
+    };
   }
 
   private dropped(stream: IDuplexStream<IWatchRequest, IWatchResponse> | undefined, err?: Error) {

@@ -127,6 +127,12 @@ export class Gateway {
         if (m) this.#migrations[i] = { ...m, recoveryMs: s.splicedAt - s.failedAt, kind: s.kind };
         this.#log.info(s, 'splice');
       },
+      onMigrationCancelled: (c) => {
+        const i = this.#migrations.findLastIndex((m) => m.flow === c.flow && m.recoveryMs === null);
+        const m = this.#migrations[i];
+        if (m) this.#migrations[i] = { ...m, kind: 'cancelled' };
+        this.#log.info(c, 'migration cancelled');
+      },
     });
   }
 

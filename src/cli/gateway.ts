@@ -28,13 +28,17 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) {
-    throw new RoamError('ROAM_NOT_ROOT', `roam gateway ${what} changes routing and iptables: run it as root`);
+    throw new RoamError(
+      'ROAM_NOT_ROOT',
+      `roam gateway ${what} changes routing and iptables: run it as root`,
+    );
   }
 }
 
 /** The config from --config (flags then override) or from flags alone. */
 function configFromOptions(o: UpOptions): GatewayConfig {
-  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const num = (v: string | undefined): number | undefined =>
+    v === undefined ? undefined : Number(v);
   if (o.config) {
     const base = loadGatewayConfig(o.config);
     return parseGatewayConfig(
@@ -52,7 +56,9 @@ function configFromOptions(o: UpOptions): GatewayConfig {
           splice: base.http.splice && o.splice,
         },
         fastReset: base.fastReset && o.fastReset,
-        uplinks: base.uplinks.map((u) => (u.source === undefined ? { ...u, source: undefined } : u)),
+        uplinks: base.uplinks.map((u) =>
+          u.source === undefined ? { ...u, source: undefined } : u,
+        ),
       },
       o.config,
     );
@@ -76,14 +82,21 @@ function configFromOptions(o: UpOptions): GatewayConfig {
 export function registerGateway(program: Command): void {
   const gw = program
     .command('gateway')
-    .description('multi-uplink gateway for unmodified LAN clients: NAT, balancing, HTTP splice (root)');
+    .description(
+      'multi-uplink gateway for unmodified LAN clients: NAT, balancing, HTTP splice (root)',
+    );
 
   gw.command('up')
     .description('run the gateway in the foreground; SIGINT/SIGTERM restore the host')
     .option('--config <file>', 'config file (YAML or JSON); flags below override it')
     .option('--name <name>', 'gateway name (state folder, iptables chains)')
     .option('--lan <ifname>', 'LAN interface (without --config)')
-    .option('--uplink <spec>', 'name=a,interface=IF,gateway=IP[,source=IP][,weight=N][,cost=N] (repeat)', collect, [])
+    .option(
+      '--uplink <spec>',
+      'name=a,interface=IF,gateway=IP[,source=IP][,weight=N][,cost=N] (repeat)',
+      collect,
+      [],
+    )
     .option('--probe <host:port>', 'probe target (repeat)', collect, [])
     .option('--probe-interval-ms <ms>', 'probe interval per uplink')
     .option('--stall-ms <ms>', 'declare a silent stall after this long')

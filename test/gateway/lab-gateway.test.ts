@@ -61,7 +61,11 @@ function hostState(lab: Lab): { iptables: string[]; rules: string; routes: strin
     execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
   const iptables = exec('iptables-save')
     .split('\n')
-    .filter((l) => l.startsWith('-') || (l.startsWith(':') && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /.test(l)));
+    .filter(
+      (l) =>
+        l.startsWith('-') ||
+        (l.startsWith(':') && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /.test(l)),
+    );
   return {
     iptables,
     rules: exec('ip', 'rule', 'show'),
@@ -77,10 +81,24 @@ class GatewayProcess {
   readonly ready: Promise<{ port: number; pid: number }>;
   readonly exited: Promise<number | null>;
 
-  constructor(lab: Lab, readonly name: string) {
+  constructor(
+    lab: Lab,
+    readonly name: string,
+  ) {
     this.child = lab.spawn(
       'gateway',
-      [process.execPath, CLI, '--log-level', 'warn', 'gateway', 'up', '--config', CONFIG, '--name', name],
+      [
+        process.execPath,
+        CLI,
+        '--log-level',
+        'warn',
+        'gateway',
+        'up',
+        '--config',
+        CONFIG,
+        '--name',
+        name,
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -128,8 +146,12 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function download(file: string): Promise<{ code: number; sha256: string; length: number; stderr: string }> {
-    const r = await lab.exec('client', ['curl', '-sS', '-o', file, `http://${ORIGIN_IP}/file`], { mayFail: true });
+  async function download(
+    file: string,
+  ): Promise<{ code: number; sha256: string; length: number; stderr: string }> {
+    const r = await lab.exec('client', ['curl', '-sS', '-o', file, `http://${ORIGIN_IP}/file`], {
+      mayFail: true,
+    });
     const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
     return {
       code: r.code,
@@ -174,20 +196,28 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     assert.notEqual(m.to, failed);
     assert.equal(m.kind, 'range');
     assert.ok(m.offset >= 5 * 1024 * 1024);
-    const resumed = origin.events.find((e) => e.event === 'request' && e.range === `bytes=${m.offset}-`);
+    const resumed = origin.events.find(
+      (e) => e.event === 'request' && e.range === `bytes=${m.offset}-`,
+    );
     assert.ok(resumed, 'the origin saw the Range re-request');
     process.stdout.write(`# stall: recovery ${m.recoveryMs?.toFixed(1)} ms after detection\n`);
 
     // New flows avoid the failed uplink: six TCP connections, all on the other one.
-    const clients = Array.from({ length: 6 }, () => new Probe(lab, 'client', [ORIGIN_IP, '7000'], TCP_CLIENT));
+    const clients = Array.from(
+      { length: 6 },
+      () => new Probe(lab, 'client', [ORIGIN_IP, '7000'], TCP_CLIENT),
+    );
     try {
-      await Promise.all(clients.map((c) => c.waitFor((e) => e.event === 'connected', 10_000, 'connected')));
+      await Promise.all(
+        clients.map((c) => c.waitFor((e) => e.event === 'connected', 10_000, 'connected')),
+      );
       const st = await waitStatus(
         name,
         (x) => x.forwarded.filter((f) => f.server === `${ORIGIN_IP}:7000`).length === 6,
         'six forwarded flows',
       );
-      for (const f of st.forwarded) assert.notEqual(f.uplink, failed, `${f.client} on the failed uplink`);
+      for (const f of st.forwarded)
+        assert.notEqual(f.uplink, failed, `${f.client} on the failed uplink`);
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
     }
@@ -226,7 +256,9 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
       const e: ProbeEvent = await client.waitFor((x) => x.event !== 'connected', 30_000, 'reset');
       assert.equal(e.event, 'error');
       assert.equal(e.code, 'ECONNRESET');
-      process.stdout.write(`# fast reset: ECONNRESET ${(e.at as number) - t0} ms after the stall began\n`);
+      process.stdout.write(
+        `# fast reset: ECONNRESET ${(e.at as number) - t0} ms after the stall began\n`,
+      );
       const after = await fetchGatewayStatus(name);
       assert.ok(after.resets >= 1);
       await heal(uplink);
@@ -237,7 +269,10 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
 
   test('roam gateway down after SIGKILL leaves no rule, route or chain behind', async () => {
     const during = hostState(lab);
-    assert.ok(during.iptables.some((l) => l.includes(`RGW-${name}`)), 'the gateway had rules');
+    assert.ok(
+      during.iptables.some((l) => l.includes(`RGW-${name}`)),
+      'the gateway had rules',
+    );
     await gw.stop('SIGKILL');
     assert.ok(existsSync(gatewayStateDir(name)), 'state survives the crash');
     execFileSync(process.execPath, [CLI, 'gateway', 'down', '--name', name], { stdio: 'inherit' });

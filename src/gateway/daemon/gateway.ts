@@ -158,7 +158,10 @@ export class Gateway {
     for (const u of config.uplinks) {
       const info = await interfaceAddress(u.interface);
       if (!info) {
-        throw new RoamError(GatewayRoutingCode.Uplink, `uplink ${u.name}: interface ${u.interface} does not exist`);
+        throw new RoamError(
+          GatewayRoutingCode.Uplink,
+          `uplink ${u.name}: interface ${u.interface} does not exist`,
+        );
       }
       const found = u.source ? info.addresses.find((a) => a.ip === u.source) : info.addresses[0];
       if (!found) {
@@ -205,7 +208,11 @@ export class Gateway {
     sysctls: Record<string, string>,
   ): Promise<void> {
     const config = this.#config;
-    await runCommands([...this.#state.teardown, ...sysctlCommands(sysctls), ...setupCommands(config)]);
+    await runCommands([
+      ...this.#state.teardown,
+      ...sysctlCommands(sysctls),
+      ...setupCommands(config),
+    ]);
     config.uplinks.forEach((u, i) => {
       const address = addresses[i] as (typeof addresses)[number];
       this.#uplinks.push(
@@ -222,7 +229,12 @@ export class Gateway {
     for (const u of this.#uplinks) {
       const cmds = uplinkRuleCommands(config, u.index, u.source as string);
       if (u.health.state !== 'down') {
-        cmds.unshift(...uplinkRouteCommands(config, u.index, u.config, { source: u.source as string, prefixLen: u.prefixLen }));
+        cmds.unshift(
+          ...uplinkRouteCommands(config, u.index, u.config, {
+            source: u.source as string,
+            prefixLen: u.prefixLen,
+          }),
+        );
       }
       await runCommands(cmds);
     }
@@ -262,7 +274,10 @@ export class Gateway {
       const dst = loadNative().getOriginalDst(fd);
       origin = { host: dst.address, port: dst.port };
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'intercepted connection without an original destination');
+      this.#log.warn(
+        { err: (err as Error).message },
+        'intercepted connection without an original destination',
+      );
       socket.destroy();
       return;
     }
@@ -288,7 +303,8 @@ export class Gateway {
       reason: t.reason,
       at: new Date().toISOString(),
     });
-    const healthChanged = isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
+    const healthChanged =
+      isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
     if (!healthChanged) return;
     const rules = this.#balancing();
     const failed = t.to === 'down';
@@ -332,7 +348,8 @@ export class Gateway {
     const usable = info?.up === true && address !== undefined;
     const now = this.#clock.now();
     if (!usable) {
-      const why = info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
+      const why =
+        info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
       const t = u.health.handle({ kind: 'link-down', now, why });
       if (t) this.#transition(u, t);
       return;

@@ -39,7 +39,11 @@ export class UplinkRuntime {
     this.source = address.source;
     this.prefixLen = address.prefixLen;
     const now = opts.clock.now();
-    this.health = new UplinkHealth(opts.thresholds, now, address.up && address.source ? 'up' : 'down');
+    this.health = new UplinkHealth(
+      opts.thresholds,
+      now,
+      address.up && address.source ? 'up' : 'down',
+    );
     this.prober = new UplinkProber({
       targets: opts.targets,
       intervalMs: opts.intervalMs,

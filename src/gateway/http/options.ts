@@ -163,7 +163,12 @@ export function resolveOptions(opts: HttpEngineOptions): ResolvedOptions {
     closeGraceMs: num('closeGraceMs', 1),
     onMigration: guarded(logger, 'onMigration', opts.onMigration, undefined),
     onSplice: guarded(logger, 'onSplice', opts.onSplice, undefined),
-    onMigrationCancelled: guarded(logger, 'onMigrationCancelled', opts.onMigrationCancelled, undefined),
+    onMigrationCancelled: guarded(
+      logger,
+      'onMigrationCancelled',
+      opts.onMigrationCancelled,
+      undefined,
+    ),
     onFlowClosed: guarded(logger, 'onFlowClosed', opts.onFlowClosed, undefined),
     kernelPending: opts.kernelPending ?? kernelPendingFionread,
   };

@@ -45,7 +45,8 @@ export class Relay {
    * recovers first (its bytes arrive again) the migration is cancelled and the response
    * stays where it was (FloMiS: "connection resumption").
    */
-  #standby: { upstream: Upstream; uplink: Uplink | undefined; receivedAtFailure: number } | undefined;
+  #standby:
+    { upstream: Upstream; uplink: Uplink | undefined; receivedAtFailure: number } | undefined;
   #serverBytes = 0;
   #migrations = 0;
 

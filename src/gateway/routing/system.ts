@@ -10,7 +10,10 @@ export const GatewayRoutingCode = {
 } as const;
 
 /** Runs commands in order; a failure (unless mayFail) is ROAM_GATEWAY_COMMAND with stderr. */
-export async function runCommands(commands: readonly Command[], netns?: string | null): Promise<void> {
+export async function runCommands(
+  commands: readonly Command[],
+  netns?: string | null,
+): Promise<void> {
   for (const c of commands) await runCommand(c, netns);
 }
 

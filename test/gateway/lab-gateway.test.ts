@@ -71,7 +71,8 @@ function hostState(lab: Lab): { iptables: string[]; rules: string; routes: strin
     rules: exec('ip', 'rule', 'show'),
     routes: exec('ip', 'route', 'show', 'table', 'all')
       .split('\n')
-      .filter((l) => !l.includes('table local'))
+      // Routes the kernel makes for addresses (a renumber changes them) are not ours.
+      .filter((l) => !l.includes('table local') && !l.includes('proto kernel'))
       .join('\n'),
   };
 }
@@ -177,8 +178,9 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     const flow = s.http.find((f) => f.bytesToClient >= 5 * 1024 * 1024);
     const failed = flow?.uplink as string;
     await lab.fault(LINK_OF[failed] as string, kind);
+    const faultAt = Date.now();
     const d = await done;
-    return { d, failed, flow: flow?.id };
+    return { d, failed, flow: flow?.id, faultAt };
   }
 
   test('the uplink stalls after 5 MB: curl completes byte-exact, the status shows the migration', async () => {
@@ -226,18 +228,51 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
 
   test('the uplink goes down (link event): curl completes byte-exact', async () => {
     const before = await fetchGatewayStatus(name);
-    const { d, failed } = await downloadThroughFailure('down', join(dir, 'down'));
+    const { d, failed, faultAt } = await downloadThroughFailure('down', join(dir, 'down'));
     assert.equal(d.code, 0, `curl failed: ${d.stderr}`);
     assert.equal(d.length, SIZE);
     assert.equal(d.sha256, expectedSha);
     const s = await fetchGatewayStatus(name);
-    assert.ok(
-      s.events.some((e) => e.uplink === failed && e.to === 'down' && e.reason === 'link down'),
-      `a link-down event: ${JSON.stringify(s.events)}`,
+    const down = s.events.find(
+      (e) => e.uplink === failed && e.to === 'down' && e.reason === 'link down',
+    );
+    assert.ok(down, `a link-down event: ${JSON.stringify(s.events)}`);
+    process.stdout.write(
+      `# link down: declared ${Date.parse(down.at) - faultAt} ms after the fault command returned\n`,
     );
     assert.equal(s.migrations.length, before.migrations.length + 1);
     assert.equal(s.migrations.at(-1)?.from, failed);
     await heal(failed);
+  });
+
+  test("the uplink's address changes (renumber): curl completes byte-exact", async () => {
+    const before = await fetchGatewayStatus(name);
+    const done = download(join(dir, 'renumber'));
+    const s = await waitStatus(
+      name,
+      (st) => st.http.some((f) => f.bytesToClient >= 5 * 1024 * 1024 && f.uplink !== undefined),
+      'the download past 5 MB',
+    );
+    const failed = s.http.find((f) => f.bytesToClient >= 5 * 1024 * 1024)?.uplink as string;
+    const moved = await lab.fault(LINK_OF[failed] as string, 'renumber');
+    const d = await done;
+    assert.equal(d.code, 0, `curl failed: ${d.stderr}`);
+    assert.equal(d.length, SIZE);
+    assert.equal(d.sha256, expectedSha);
+    const after = await waitStatus(
+      name,
+      (st) => st.uplinks.find((u) => u.name === failed)?.source === moved.to,
+      'the new address in status',
+    );
+    assert.equal(after.migrations.length, before.migrations.length + 1);
+    assert.equal(after.migrations.at(-1)?.from, failed);
+    // The renumbered uplink carries new flows from its new address.
+    const probeOk = await waitStatus(
+      name,
+      (st) => st.uplinks.every((u) => u.state === 'up' && u.loss < 1),
+      'both uplinks up',
+    );
+    assert.ok(probeOk);
   });
 
   test('fast reset: a non-HTTP TCP flow on the stalled uplink is reset promptly', async () => {

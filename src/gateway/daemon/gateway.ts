@@ -80,6 +80,7 @@ export class Gateway {
   #cancelSample: (() => void) | undefined;
   /** Routing commands run one after another, in the order health changed. */
   #queue: Promise<void> = Promise.resolve();
+  #links: Promise<void> = Promise.resolve();
   #resets = 0;
   #stopped = false;
   #port = 0;
@@ -248,7 +249,14 @@ export class Gateway {
     }
     this.#monitor = new LinkMonitor(
       new Set(config.uplinks.map((u) => u.interface)),
-      (ifname) => void this.#linkChanged(ifname),
+      // One at a time, in order: a renumber is two events whose reads must not cross.
+      (ifname) => {
+        this.#links = this.#links
+          .then(() => this.#linkChanged(ifname))
+          .catch((err: unknown) => {
+            this.#log.error({ err: (err as Error).message }, 'link event handling failed');
+          });
+      },
     );
     this.#monitor.start();
     for (const u of this.#uplinks) u.prober.start();
@@ -354,7 +362,8 @@ export class Gateway {
       if (t) this.#transition(u, t);
       return;
     }
-    const moved = address.ip !== u.source;
+    const previous = u.source;
+    const moved = previous !== undefined && address.ip !== previous;
     u.source = address.ip;
     u.prefixLen = address.prefixLen;
     // The kernel dropped the uplink's routes with the link (or the old address): put them back.
@@ -364,6 +373,12 @@ export class Gateway {
     });
     if (moved) cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
     this.#enqueue(() => runCommands(cmds));
+    if (moved) {
+      // Connections bound to (or NATed to) the old address are silently dead: move the
+      // HTTP responses (the engine's new upstreams bind to the new address or another uplink).
+      this.#log.warn({ uplink: u.name, from: previous, to: address.ip }, 'uplink renumbered');
+      if (this.#config.http.splice) this.#engine.uplinkFailed(u.name);
+    }
     const t = u.health.handle({ kind: 'link-up', now });
     if (t) this.#transition(u, t);
   }

@@ -85,21 +85,11 @@ class GatewayProcess {
   constructor(
     lab: Lab,
     readonly name: string,
+    args: string[] = ['--config', CONFIG, '--name', name],
   ) {
     this.child = lab.spawn(
       'gateway',
-      [
-        process.execPath,
-        CLI,
-        '--log-level',
-        'warn',
-        'gateway',
-        'up',
-        '--config',
-        CONFIG,
-        '--name',
-        name,
-      ],
+      [process.execPath, CLI, '--log-level', 'warn', 'gateway', 'up', ...args],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -316,5 +306,51 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     assert.equal(now.rules, baseline.rules);
     assert.equal(now.routes, baseline.routes);
     assert.equal(existsSync(gatewayStateDir(name)), false, 'state removed');
+  });
+
+  test('flags instead of a file; SIGTERM restores the namespace', async () => {
+    const flagged = `${name.slice(0, 6)}f`;
+    const g = new GatewayProcess(lab, flagged, [
+      '--name',
+      flagged,
+      '--lan',
+      'lan',
+      '--uplink',
+      'name=a,interface=uplink1,gateway=100.64.1.1,weight=2',
+      '--uplink',
+      'name=b,interface=uplink2,gateway=100.64.2.1',
+      '--probe',
+      `${ORIGIN_IP}:9`,
+      '--http-port',
+      '3130',
+      '--no-fast-reset',
+    ]);
+    try {
+      const ready = await g.ready;
+      assert.equal(ready.port, 3130);
+      const s = await waitStatus(flagged, (x) => x.uplinks.every((u) => u.state === 'up'), 'up');
+      assert.deepEqual(
+        s.uplinks.map((u) => [u.name, u.weight, u.source]),
+        [
+          ['a', 2, lab.address('gateway', 'uplink1')], // after the renumber above
+          ['b', 1, lab.address('gateway', 'uplink2')],
+        ],
+      );
+      assert.equal(s.settings.fastReset, false);
+      const d = await download(join(dir, 'flags'));
+      assert.equal(d.sha256, expectedSha);
+      await g.stop('SIGTERM');
+      assert.equal(await g.exited, 0);
+    } finally {
+      await g.stop('SIGKILL');
+      execFileSync(process.execPath, [CLI, 'gateway', 'down', '--name', flagged], {
+        stdio: 'ignore',
+      });
+    }
+    const now = hostState(lab);
+    assert.deepEqual(now.iptables, baseline.iptables);
+    assert.equal(now.rules, baseline.rules);
+    assert.equal(now.routes, baseline.routes);
+    assert.equal(existsSync(gatewayStateDir(flagged)), false, 'state removed');
   });
 });

@@ -11,7 +11,7 @@ import type { ProbeConnect } from '../health/prober.js';
 import { type Clock, systemClock } from '../http/clock.js';
 import { HttpEngine } from '../http/engine.js';
 import type { HostPort } from '../http/uplink.js';
-import type { Command } from '../routing/command.js';
+import { type Command, optional } from '../routing/command.js';
 import {
   gatewaySysctls,
   markMask,
@@ -372,7 +372,9 @@ export class Gateway {
       prefixLen: address.prefixLen,
     });
     if (moved) cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
-    this.#enqueue(() => runCommands(cmds));
+    // May fail when the address vanished meanwhile (the first event of a renumber): the
+    // event that follows applies the routes again with the address that is left.
+    this.#enqueue(() => runCommands(cmds.map(optional)));
     if (moved) {
       // Connections bound to (or NATed to) the old address are silently dead: move the
       // HTTP responses (the engine's new upstreams bind to the new address or another uplink).

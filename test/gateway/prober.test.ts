@@ -80,12 +80,12 @@ test('an unanswered probe is lost after the timeout and its socket closed: at mo
 });
 
 test('no address, no probe', () => {
-  let source: string | undefined;
-  const { clock, sockets, prober } = rig(() => source);
+  const address: { now: string | undefined } = { now: undefined };
+  const { clock, sockets, prober } = rig(() => address.now);
   prober.start();
   clock.advance(300);
   assert.equal(sockets.length, 0);
-  source = '10.0.0.3';
+  address.now = '10.0.0.3';
   clock.advance(100);
   assert.deepEqual(
     sockets.map((s) => s.from),

@@ -308,8 +308,10 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     assert.equal(existsSync(gatewayStateDir(name)), false, 'state removed');
   });
 
-  test('flags instead of a file; SIGTERM restores the namespace', async () => {
+  test('flags instead of a file; an uplink without an address; SIGTERM restores the namespace', async () => {
     const flagged = `${name.slice(0, 6)}f`;
+    // uplink2's modem is not connected yet when the gateway starts.
+    await lab.exec('gateway', ['ip', 'addr', 'flush', 'dev', 'uplink2']);
     const g = new GatewayProcess(lab, flagged, [
       '--name',
       flagged,
@@ -328,6 +330,15 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     try {
       const ready = await g.ready;
       assert.equal(ready.port, 3130);
+      const early = await fetchGatewayStatus(flagged);
+      assert.deepEqual(
+        early.uplinks.map((u) => [u.name, u.state, u.source]),
+        [
+          ['a', 'up', lab.address('gateway', 'uplink1')],
+          ['b', 'down', null],
+        ],
+      );
+      await lab.fault('uplink2', 'up'); // the modem connects: its address comes back
       const s = await waitStatus(flagged, (x) => x.uplinks.every((u) => u.state === 'up'), 'up');
       assert.deepEqual(
         s.uplinks.map((u) => [u.name, u.weight, u.source]),

@@ -164,14 +164,14 @@ export class Gateway {
           `uplink ${u.name}: interface ${u.interface} does not exist`,
         );
       }
+      // A modem that is not connected yet has no address: the uplink starts down and is
+      // set up when its address appears (a link event).
       const found = u.source ? info.addresses.find((a) => a.ip === u.source) : info.addresses[0];
-      if (!found) {
-        throw new RoamError(
-          GatewayRoutingCode.Uplink,
-          `uplink ${u.name}: interface ${u.interface} has ${u.source ? `no address ${u.source}` : 'no IPv4 address'}`,
-        );
-      }
-      addresses.push({ source: found.ip, prefixLen: found.prefixLen, up: info.up });
+      addresses.push({
+        source: found?.ip,
+        prefixLen: found?.prefixLen ?? 32,
+        up: info.up && !!found,
+      });
     }
     const sysctls = gatewaySysctls(config);
     const state: GatewayState = {
@@ -205,7 +205,7 @@ export class Gateway {
 
   async #begin(
     lanIp: string,
-    addresses: Array<{ source: string; prefixLen: number; up: boolean }>,
+    addresses: Array<{ source: string | undefined; prefixLen: number; up: boolean }>,
     sysctls: Record<string, string>,
   ): Promise<void> {
     const config = this.#config;
@@ -228,11 +228,12 @@ export class Gateway {
       );
     });
     for (const u of this.#uplinks) {
-      const cmds = uplinkRuleCommands(config, u.index, u.source as string);
+      if (u.source === undefined) continue;
+      const cmds = uplinkRuleCommands(config, u.index, u.source);
       if (u.health.state !== 'down') {
         cmds.unshift(
           ...uplinkRouteCommands(config, u.index, u.config, {
-            source: u.source as string,
+            source: u.source,
             prefixLen: u.prefixLen,
           }),
         );
@@ -371,7 +372,8 @@ export class Gateway {
       source: address.ip,
       prefixLen: address.prefixLen,
     });
-    if (moved) cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
+    if (previous !== address.ip)
+      cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
     // May fail when the address vanished meanwhile (the first event of a renumber): the
     // event that follows applies the routes again with the address that is left.
     this.#enqueue(() => runCommands(cmds.map(optional)));

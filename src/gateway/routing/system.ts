@@ -101,7 +101,8 @@ export interface InterfaceAddress {
 export async function interfaceAddress(ifname: string): Promise<InterfaceAddress | undefined> {
   let out: string;
   try {
-    out = await runCommand({ argv: ['ip', '-j', '-4', 'addr', 'show', 'dev', ifname] });
+    // Not `-4`: it would leave out an interface that has no IPv4 address yet.
+    out = await runCommand({ argv: ['ip', '-j', 'addr', 'show', 'dev', ifname] });
   } catch {
     return undefined;
   }
@@ -115,7 +116,7 @@ export async function interfaceAddress(ifname: string): Promise<InterfaceAddress
   return {
     up: (dev.flags ?? []).includes('UP') && dev.operstate !== 'DOWN',
     addresses: (dev.addr_info ?? [])
-      .filter((a) => a.local !== undefined && a.prefixlen !== undefined)
+      .filter((a) => a.family === 'inet' && a.local !== undefined && a.prefixlen !== undefined)
       .map((a) => ({ ip: a.local as string, prefixLen: a.prefixlen as number })),
   };
 }

@@ -322,6 +322,11 @@ export class Gateway {
     if (failed && this.#config.http.splice) {
       const n = this.#engine.uplinkFailed(u.name);
       if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+    } else if (failed && this.#config.fastReset) {
+      // Splicing off: intercepted HTTP gets the same fast reset as other TCP.
+      const n = this.#engine.resetUplink(u.name);
+      this.#resets += n;
+      if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'resetting HTTP flows');
     }
     this.#enqueue(async () => {
       await runCommands(rules);

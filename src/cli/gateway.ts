@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../gateway/config/index.js';
 import { fetchGatewayStatus, runningGatewayName } from '../gateway/control/client.js';
 import { Gateway } from '../gateway/daemon/gateway.js';
 import { gatewayDown, gatewayDownAll } from '../gateway/routing/restore.js';
+import { recordedGateways } from '../gateway/routing/state.js';
 import { formatPrometheus } from '../gateway/status/prometheus.js';
 import { formatStatusText } from '../gateway/status/text.js';
 import { output, printJson } from './output.js';
@@ -174,9 +175,12 @@ export function registerGateway(program: Command): void {
 }
 
 function runningOrRecorded(): string {
-  try {
-    return runningGatewayName();
-  } catch {
-    throw new RoamError('ROAM_BAD_INPUT', 'name the gateway with --name, or use --all');
-  }
+  const recorded = recordedGateways();
+  if (recorded.length === 1 && recorded[0] !== undefined) return recorded[0];
+  throw new RoamError(
+    'ROAM_BAD_INPUT',
+    recorded.length === 0
+      ? 'no gateway is recorded in the state folder: nothing to restore'
+      : `several gateways are recorded (${recorded.join(', ')}): name one with --name, or use --all`,
+  );
 }

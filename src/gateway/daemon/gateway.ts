@@ -263,7 +263,10 @@ export class Gateway {
     for (const u of this.#uplinks) u.prober.start();
     this.#tick();
     this.#sample();
-    this.#control = await startControlServer(controlSocketPath(config.name), () => this.status());
+    this.#control = await startControlServer(controlSocketPath(config.name), async () => {
+      await this.refreshForwarded(); // conntrack is read when asked, not on a timer
+      return this.status();
+    });
   }
 
   /** Balancing and reset rules for the current health. */
@@ -406,13 +409,12 @@ export class Gateway {
     if (this.#stopped) return;
     const now = this.#clock.now();
     void Promise.all(this.#uplinks.map((u) => u.sampleThroughput(now)));
-    void this.refreshForwarded();
     this.#cancelSample = this.#clock.after(1000, () => this.#sample());
   }
 
   #forwarded: GatewayStatus['forwarded'] = [];
 
-  /** Refreshes the conntrack view used by status (cheap; called by the control socket). */
+  /** Refreshes the conntrack view used by status (called by the control socket). */
   async refreshForwarded(): Promise<void> {
     const mask = markMask(this.#config);
     const entries = await readConntrack();

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pickWeighted } from '../../src/gateway/daemon/balancer.js';
-import { parseConntrack } from '../../src/gateway/daemon/conntrack.js';
+import { parseGatewayConfig } from '../../src/gateway/config/index.js';
+import { forwardedFlows, parseConntrack } from '../../src/gateway/daemon/conntrack.js';
 import { monitorLineInterface } from '../../src/gateway/health/link-monitor.js';
 import type { GatewayStatus } from '../../src/gateway/status/model.js';
 import { formatPrometheus } from '../../src/gateway/status/prometheus.js';
@@ -171,4 +172,36 @@ test('status text shows uplinks, flows and migrations', () => {
     /#1 192\.168\.60\.10:5000 → 203\.0\.113\.10:80 via b: forwarding, 1000 bytes to client, 1 migrations/,
   );
   assert.match(text, /flow #1 a → b at byte 500 .*: range, recovery 110\.5 ms/);
+});
+
+test('forwarded flows: only connections with one of the uplinks marks, named by uplink', () => {
+  const config = parseGatewayConfig({
+    name: 'bus',
+    lan: { interface: 'lan' },
+    uplinks: [
+      { name: 'a', interface: 'w0', gateway: '10.0.0.1' },
+      { name: 'b', interface: 'w1', gateway: '10.1.0.1' },
+    ],
+  });
+  const entry = {
+    protocol: 'tcp',
+    state: 'ESTABLISHED',
+    src: '192.168.60.10',
+    dst: '203.0.113.10',
+    sport: 1,
+    dport: 7000,
+    bytes: 5,
+  };
+  assert.deepEqual(
+    forwardedFlows(
+      [
+        { ...entry, mark: 0x20000 },
+        { ...entry, mark: 0 }, // not ours (the gateway itself, or before it started)
+        { ...entry, mark: 0xff0000 }, // the reset mark is no uplink
+        { ...entry, mark: 0x10000 | 0x5 }, // other bits of the mark are someone else's
+      ],
+      config,
+    ).map((f) => f.uplink),
+    ['b', 'a'],
+  );
 });

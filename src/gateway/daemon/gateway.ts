@@ -34,16 +34,21 @@ import {
 } from '../routing/state.js';
 import {
   currentNetns,
-  GatewayRoutingCode,
   interfaceAddress,
   readSysctls,
   runCommands,
   sysctlCommands,
 } from '../routing/system.js';
-import type { GatewayStatus, MigrationRecord, UplinkEvent } from '../status/model.js';
+import type {
+  ForwardedFlow,
+  GatewayStatus,
+  MigrationRecord,
+  UplinkEvent,
+} from '../status/model.js';
 import { pickWeighted } from './balancer.js';
-import { readConntrack } from './conntrack.js';
+import { forwardedFlows, readConntrack } from './conntrack.js';
 import { nudgeClients } from './fast-reset.js';
+import { discoverInterfaces, type UplinkAddressNow } from './discover.js';
 import { UplinkRuntime } from './uplink-runtime.js';
 
 export interface GatewayDeps {
@@ -147,32 +152,7 @@ export class Gateway {
       );
     }
     if (previous) restoreFromState(previous); // leftovers of a crash
-    const lan = await interfaceAddress(config.lan.interface);
-    const lanIp = lan?.addresses[0]?.ip;
-    if (!lanIp) {
-      throw new RoamError(
-        GatewayRoutingCode.Uplink,
-        `LAN interface ${config.lan.interface} does not exist or has no IPv4 address`,
-      );
-    }
-    const addresses = [];
-    for (const u of config.uplinks) {
-      const info = await interfaceAddress(u.interface);
-      if (!info) {
-        throw new RoamError(
-          GatewayRoutingCode.Uplink,
-          `uplink ${u.name}: interface ${u.interface} does not exist`,
-        );
-      }
-      // A modem that is not connected yet has no address: the uplink starts down and is
-      // set up when its address appears (a link event).
-      const found = u.source ? info.addresses.find((a) => a.ip === u.source) : info.addresses[0];
-      addresses.push({
-        source: found?.ip,
-        prefixLen: found?.prefixLen ?? 32,
-        up: info.up && !!found,
-      });
-    }
+    const { lanIp, addresses } = await discoverInterfaces(config);
     const sysctls = gatewaySysctls(config);
     const state: GatewayState = {
       version: 1,
@@ -205,7 +185,7 @@ export class Gateway {
 
   async #begin(
     lanIp: string,
-    addresses: Array<{ source: string | undefined; prefixLen: number; up: boolean }>,
+    addresses: readonly UplinkAddressNow[],
     sysctls: Record<string, string>,
   ): Promise<void> {
     const config = this.#config;
@@ -412,31 +392,20 @@ export class Gateway {
     this.#cancelSample = this.#clock.after(1000, () => this.#sample());
   }
 
-  #forwarded: GatewayStatus['forwarded'] = [];
+  #forwarded: readonly ForwardedFlow[] = [];
 
   /** Refreshes the conntrack view used by status (called by the control socket). */
   async refreshForwarded(): Promise<void> {
-    const mask = markMask(this.#config);
-    const entries = await readConntrack();
-    const out: Array<GatewayStatus['forwarded'][number]> = [];
-    for (const e of entries) {
-      const u = this.#uplinks.find((x) => (e.mark & mask) === uplinkMark(this.#config, x.index));
-      if (!u) continue;
-      out.push({
-        protocol: e.protocol,
-        client: `${e.src}:${e.sport}`,
-        server: `${e.dst}:${e.dport}`,
-        uplink: u.name,
-        bytes: e.bytes,
-      });
-    }
-    this.#forwarded = out;
+    this.#forwarded = forwardedFlows(await readConntrack(), this.#config);
   }
 
   status(): GatewayStatus {
     const http = this.#engine.stats();
     const now = this.#clock.now();
     const wall = Date.now();
+    const flowsOn = (name: string): number =>
+      http.filter((f) => f.uplink === name).length +
+      this.#forwarded.filter((f) => f.uplink === name).length;
     return {
       name: this.#config.name,
       pid: process.pid,
@@ -447,29 +416,7 @@ export class Gateway {
         splice: this.#config.http.splice,
         fastReset: this.#config.fastReset,
       },
-      uplinks: this.#uplinks.map((u) => {
-        const c = u.health.counters();
-        return {
-          name: u.name,
-          interface: u.config.interface,
-          source: u.source ?? null,
-          gateway: u.config.gateway,
-          weight: u.config.weight,
-          cost: u.config.cost,
-          state: u.health.state,
-          since: new Date(wall - (now - u.health.since)).toISOString(),
-          rttMs: u.prober.rttMs ?? null,
-          loss: u.prober.loss,
-          rxBps: Math.round(u.rxBps),
-          txBps: Math.round(u.txBps),
-          flows:
-            http.filter((f) => f.uplink === u.name).length +
-            this.#forwarded.filter((f) => f.uplink === u.name).length,
-          failures: c.failures,
-          transients: c.transients,
-          lastFailureMs: c.lastFailureMs,
-        };
-      }),
+      uplinks: this.#uplinks.map((u) => u.status(now, wall, flowsOn(u.name))),
       http,
       forwarded: this.#forwarded,
       migrations: [...this.#migrations],

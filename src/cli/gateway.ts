@@ -6,7 +6,7 @@ import type { GatewayConfig } from '../gateway/config/index.js';
 import { fetchGatewayStatus, runningGatewayName } from '../gateway/control/client.js';
 import { Gateway } from '../gateway/daemon/gateway.js';
 import { gatewayDown, gatewayDownAll } from '../gateway/routing/restore.js';
-import { recordedGateways } from '../gateway/routing/state.js';
+import { pidAlive, readGatewayState, recordedGateways } from '../gateway/routing/state.js';
 import { formatPrometheus } from '../gateway/status/prometheus.js';
 import { formatStatusText } from '../gateway/status/text.js';
 import { output, printJson } from './output.js';
@@ -174,13 +174,22 @@ export function registerGateway(program: Command): void {
     });
 }
 
+/**
+ * `down` without --name: the only recorded gateway that is no longer running (a crash's
+ * leftovers). A running gateway is stopped only when named: on a shared machine, another
+ * user's gateway must not be taken down by accident.
+ */
 function runningOrRecorded(): string {
   const recorded = recordedGateways();
-  if (recorded.length === 1 && recorded[0] !== undefined) return recorded[0];
+  const crashed = recorded.filter((n) => {
+    const st = readGatewayState(n);
+    return st === undefined || !pidAlive(st.pid);
+  });
+  if (crashed.length === 1 && crashed[0] !== undefined) return crashed[0];
   throw new RoamError(
     'ROAM_BAD_INPUT',
     recorded.length === 0
       ? 'no gateway is recorded in the state folder: nothing to restore'
-      : `several gateways are recorded (${recorded.join(', ')}): name one with --name, or use --all`,
+      : `name the gateway with --name (recorded: ${recorded.join(', ')}), or use --all`,
   );
 }

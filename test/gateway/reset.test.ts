@@ -23,7 +23,7 @@ test(
     const d = await stalled;
     assert.equal(d.complete, false);
     assert.equal((d.error as NodeJS.ErrnoException | undefined)?.code, 'ECONNRESET');
-      const h = await healthy;
+    const h = await healthy;
     assert.equal(h.complete, true);
     assert.ok(h.body.equals(body));
     assert.equal(gw.migrations.length, 0, 'nothing was moved');

@@ -382,7 +382,14 @@ export class Gateway {
       const t = u.health.handle({ kind: 'tick', now });
       if (t) this.#transition(u, t);
     }
-    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+    // Judge silence only after the event loop has taken in the I/O that is ready: on a
+    // busy host a timer can fire late, right before the probe answers that arrived
+    // meanwhile are read, and would declare a healthy uplink dead. setImmediate runs after
+    // the poll phase.
+    this.#cancelTick = this.#clock.after(TICK_MS, () => {
+      const immediate = setImmediate(() => this.#tick());
+      this.#cancelTick = () => clearImmediate(immediate);
+    });
   }
 
   #sample(): void {

@@ -237,7 +237,7 @@ export class MultipathSender {
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
-      const size = Math.max(1, Math.min(chunk, multi ? view.cap - view.inflight : chunk));
+      const size = Math.max(1, Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)));
       const again = this.#resend.take(size);
       if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
       else if (fresh > 0) {

@@ -140,6 +140,12 @@ export class Session extends Duplex {
     });
   }
 
+  /** Server: tells the client about further addresses of the server (ADDRESSES). */
+  advertise(addresses: { host: string; port: number }[]): void {
+    const path = this.primary;
+    if (this.role === 'server' && path) path.send({ type: 'addresses', addresses });
+  }
+
   /** The scheduler in use. */
   get scheduler(): SchedulerName {
     return this.sender.scheduler.name;

@@ -66,7 +66,7 @@ const ACK_EVERY_FRACTION = 4;
 /** A PATH_ACK goes out once this many bytes arrived on a flowpath unreported (several paths)... */
 const PATH_ACK_BYTES_MULTI = 16 * 1024;
 /** ... or this many with one flowpath, where only the stats use it... */
-const PATH_ACK_BYTES_SINGLE = 256 * 1024;
+const PATH_ACK_BYTES_SINGLE = 1024 * 1024;
 /** ... or this long after the first unreported byte. */
 const PATH_ACK_DELAY_MS = 5;
 

@@ -487,13 +487,21 @@ export class Session extends Duplex {
     this.ackTimer = undefined;
   }
 
+  /**
+   * A lone acknowledgment (window update, FIN, delayed ack) goes on every open flowpath:
+   * they are rare, and one sent only on a path that has just stalled could leave a peer
+   * that waits for our window waiting until that path is declared dead.
+   */
   private sendAck(): void {
-    const path = this.primary;
-    if (!path) return;
     const ack = this.received;
     const window = this.receiveWindow;
-    path.send({ type: 'ack', ack, window });
-    this.noteAckSent(ack, window);
+    let sent = false;
+    for (const path of this.flowpaths.values()) {
+      if (path.state !== 'open') continue;
+      path.send({ type: 'ack', ack, window });
+      sent = true;
+    }
+    if (sent) this.noteAckSent(ack, window);
   }
 
   /** Acknowledgments only free the output buffer, so they go out sparingly. */
@@ -667,6 +675,8 @@ export class Session extends Duplex {
     if (this.state === 'closed') return;
     this.emit('path-down', info, reason);
     if ([...this.flowpaths.values()].some((p) => p.state === 'open')) {
+      // Whatever acknowledgment or window update went out on it may be lost: say it again.
+      this.sendAck();
       this.pump();
       return;
     }

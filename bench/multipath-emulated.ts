@@ -24,7 +24,9 @@ const SIZES = (process.env.BENCH_SIZES ?? '65536,1048576,10485760,20971520')
   .split(',')
   .filter((x) => x !== '')
   .map(Number);
-const SCHEDULERS = (process.env.BENCH_SCHEDULERS ?? 'aggregate,best-path').split(',') as SchedulerName[];
+const SCHEDULERS = (process.env.BENCH_SCHEDULERS ?? 'aggregate,best-path').split(
+  ',',
+) as SchedulerName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 interface Run {
@@ -85,7 +87,9 @@ async function download(
       const server1 = peer as Session;
       if (process.env.BENCH_DEBUG) {
         for (const e of ['path-suspect', 'path-recovered', 'path-down', 'path-switch'])
-          server1.on(e, (i: unknown) => console.log(e, performance.now().toFixed(0), JSON.stringify(i)));
+          server1.on(e, (i: unknown) =>
+            console.log(e, performance.now().toFixed(0), JSON.stringify(i)),
+          );
       }
       const start = performance.now();
       let last = start;
@@ -162,7 +166,9 @@ for (const scheduler of SCHEDULERS) {
   for (const kind of ['stall', 'down'] as const) {
     const gaps: number[] = [];
     for (let r = 0; r < ROUNDS; r++)
-      gaps.push((await download([A, B], 10 * 1024 * 1024, scheduler, { kind, path: 0 })).gapAfterFaultMs);
+      gaps.push(
+        (await download([A, B], 10 * 1024 * 1024, scheduler, { kind, path: 0 })).gapAfterFaultMs,
+      );
     const row = { scheduler, fault: kind, path: 'A', maxGapMs: Math.max(...gaps), gapsMs: gaps };
     failover.push(row);
     console.log(JSON.stringify(row));
@@ -185,7 +191,9 @@ publish(
     '',
     'Failover, 10 MiB, path A fails at 30%: longest gap of the receiving application (goal ≤ 500 ms after a stall, ≤ 200 ms after link down):',
     '',
-    ...failover.map((f) => `- ${f.scheduler as string}, ${f.fault as string}: ${fmt(f.maxGapMs as number, 0)} ms`),
+    ...failover.map(
+      (f) => `- ${f.scheduler as string}, ${f.fault as string}: ${fmt(f.maxGapMs as number, 0)} ms`,
+    ),
   ].join('\n'),
 );
 process.exit(0);

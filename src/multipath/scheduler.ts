@@ -7,7 +7,12 @@ import { RoamError } from '../errors.js';
  * the bookkeeping and asks them.
  */
 export type SchedulerName = 'aggregate' | 'best-path' | 'redundant' | 'backup';
-export const SCHEDULERS: readonly SchedulerName[] = ['aggregate', 'best-path', 'redundant', 'backup'];
+export const SCHEDULERS: readonly SchedulerName[] = [
+  'aggregate',
+  'best-path',
+  'redundant',
+  'backup',
+];
 
 export interface PathView {
   id: number;
@@ -68,9 +73,7 @@ export function pickEarliest(
   const alive = paths.filter((p) => p.alive);
   if (alive.length === 0) return undefined;
   if (alive.length === 1) return alive[0]?.ready ? alive[0].id : undefined;
-  const ranked = alive
-    .map((p) => ({ p, at: arrival(p, chunk) }))
-    .sort((a, b) => a.at - b.at);
+  const ranked = alive.map((p) => ({ p, at: arrival(p, chunk) })).sort((a, b) => a.at - b.at);
   const best = ranked[0];
   if (best === undefined) return undefined;
   if (best.p.ready) return best.p.id;
@@ -177,7 +180,12 @@ export class BestPath implements Scheduler {
     this.onSwitch?.(from, id);
   }
 
-  pick(paths: readonly PathView[], _chunk: number, _backlog: number, now: number): number | undefined {
+  pick(
+    paths: readonly PathView[],
+    _chunk: number,
+    _backlog: number,
+    now: number,
+  ): number | undefined {
     const id = this.choose(paths, now);
     return paths.find((p) => p.id === id)?.ready ? id : undefined;
   }

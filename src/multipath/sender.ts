@@ -236,14 +236,20 @@ export class MultipathSender {
   #pumpShared(ack: number, windowEdge: number, finSeq: number | undefined, now: number): void {
     this.#resend.trim(ack);
     const limit = Math.min(this.output.endSeq, windowEdge);
-    if (this.#resend.empty && this.sendNext >= limit && !(finSeq !== undefined && this.sendNext === finSeq)) {
+    if (
+      this.#resend.empty &&
+      this.sendNext >= limit &&
+      !(finSeq !== undefined && this.sendNext === finSeq)
+    ) {
       if (this.scheduler.reinjects && this.#paths.size > 1) this.#reinject(ack, finSeq, now);
       return;
     }
     // One snapshot per pump; the view of the path just used is refreshed after each send.
     const views = this.#views(now);
     const multi = views.filter((v) => v.alive).length > 1;
-    const chunk = multi ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes;
+    const chunk = multi
+      ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes)
+      : this.#o.maxFrameBytes;
     let resendBytes = this.#resend.bytes;
     for (let guard = 0; guard < 100_000; guard++) {
       const fresh = Math.max(0, limit - this.sendNext);
@@ -254,9 +260,15 @@ export class MultipathSender {
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
-      const size = Math.max(1, Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)));
+      const size = Math.max(
+        1,
+        Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)),
+      );
       // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
-      const again = resendBytes > 0 ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size) : undefined;
+      const again =
+        resendBytes > 0
+          ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size)
+          : undefined;
       if (again) {
         resendBytes -= again.end - again.seq;
         this.#sendRange(st, again.seq, again.end, finSeq, now);
@@ -331,7 +343,13 @@ export class MultipathSender {
   }
 
   /** Sends [seq, end) on one path: DATA frames from the output buffer, then FIN if it is in. */
-  #sendRange(st: PathState, seq: number, end: number, finSeq: number | undefined, now: number): void {
+  #sendRange(
+    st: PathState,
+    seq: number,
+    end: number,
+    finSeq: number | undefined,
+    now: number,
+  ): void {
     if (!st.corked) {
       st.link.cork();
       st.corked = true;

@@ -1,7 +1,11 @@
 import { Duplex } from 'node:stream';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { createScheduler, type SchedulerName, type SchedulerOptions } from '../multipath/scheduler.js';
+import {
+  createScheduler,
+  type SchedulerName,
+  type SchedulerOptions,
+} from '../multipath/scheduler.js';
 import { MultipathSender, type SenderPath } from '../multipath/sender.js';
 import { type Addr, ErrorCode, type Frame } from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
@@ -58,7 +62,10 @@ export interface SessionInit {
 
 /** What the client's path manager does for addPath/removePath. */
 export interface PathController {
-  add(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo>;
+  add(opts: {
+    localAddress?: string;
+    remote?: { host: string; port: number };
+  }): Promise<FlowpathInfo>;
   remove(pathId: number): void;
 }
 
@@ -156,7 +163,10 @@ export class Session extends Duplex {
   setScheduler(name: SchedulerName, opts?: SchedulerOptions): void {
     this.sender.scheduler = createScheduler(name, {
       bestPath: opts?.bestPath ?? this.mp.bestPath,
-      backup: opts?.backup ?? { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+      backup: opts?.backup ?? {
+        prefer: this.mp.policy?.prefer,
+        demandMs: this.mp.policy?.demandMs,
+      },
     });
     this.mp.scheduler = name;
     this.watchScheduler();
@@ -172,7 +182,10 @@ export class Session extends Duplex {
    * Opens another flowpath (client only): from `localAddress`, to `remote` or the server's
    * current address. Resolves when it carries data.
    */
-  addPath(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo> {
+  addPath(opts: {
+    localAddress?: string;
+    remote?: { host: string; port: number };
+  }): Promise<FlowpathInfo> {
     if (!this.pathController)
       return Promise.reject(
         new RoamError('ROAM_BAD_INPUT', 'only the client end of a session opens flowpaths'),
@@ -186,8 +199,7 @@ export class Session extends Duplex {
    */
   removePath(pathId: number): void {
     const path = this.flowpaths.get(pathId);
-    if (!path)
-      throw new RoamError('ROAM_BAD_INPUT', `no flowpath ${pathId} in session ${this.id}`);
+    if (!path) throw new RoamError('ROAM_BAD_INPUT', `no flowpath ${pathId} in session ${this.id}`);
     const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
     if (open.length <= 1 && path.state === 'open')
       throw new RoamError(
@@ -444,7 +456,14 @@ export class Session extends Duplex {
       writable: () => path.writable,
       open: () => path.state === 'open',
       sendData: (seq, payload, fin) =>
-        path.send({ type: 'data', seq, ack: this.received, window: this.receiveWindow, fin, payload }),
+        path.send({
+          type: 'data',
+          seq,
+          ack: this.received,
+          window: this.receiveWindow,
+          fin,
+          payload,
+        }),
       cork: () => path.socket.cork(),
       uncork: () => path.socket.uncork(),
       minRttMs: () => path.minRttMs,

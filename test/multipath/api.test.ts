@@ -40,9 +40,8 @@ test('maxFlowpaths bounds the paths the client opens; addPath beyond it is refus
   });
   t.after(() => client.destroy());
   while (client.paths.length < 2) await once(client, 'path-up');
-  await assert.rejects(
-    client.addPath({ localAddress: '127.0.0.4' }),
-    (e: unknown) => isRoamError(e, 'ROAM_PATH_LIMIT'),
+  await assert.rejects(client.addPath({ localAddress: '127.0.0.4' }), (e: unknown) =>
+    isRoamError(e, 'ROAM_PATH_LIMIT'),
   );
   assert.equal(client.paths.length, 2);
 });
@@ -137,7 +136,10 @@ test('path stats: rates, bytes and RTT per flowpath, as events while data flows'
       { rateBitsPerSec: 40 * Mbit, delayMs: 5 },
       { rateBitsPerSec: 10 * Mbit, delayMs: 20 },
     ],
-    { client: { multipath: { statsIntervalMs: 100 } }, server: { multipath: { statsIntervalMs: 100 } } },
+    {
+      client: { multipath: { statsIntervalMs: 100 } },
+      server: { multipath: { statsIntervalMs: 100 } },
+    },
   );
   await rig.paths(2);
   const snapshots: FlowpathInfo[][] = [];

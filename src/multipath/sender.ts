@@ -224,12 +224,34 @@ export class MultipathSender {
     }
     try {
       if (this.scheduler.redundant) this.#pumpRedundant(ack, windowEdge, finSeq, now);
+      else if (this.#paths.size === 1) this.#pumpSingle(ack, windowEdge, finSeq, now);
       else this.#pumpShared(ack, windowEdge, finSeq, now);
     } finally {
       for (const st of this.#paths.values()) {
         if (st.corked) st.link.uncork();
         st.corked = false;
       }
+    }
+  }
+
+  /** One flowpath: no choice to make, so none of the snapshots (the common, hot case). */
+  #pumpSingle(ack: number, windowEdge: number, finSeq: number | undefined, now: number): void {
+    const st = this.#paths.values().next().value as PathState;
+    this.#resend.trim(ack);
+    const limit = Math.min(this.output.endSeq, windowEdge);
+    const max = this.#o.maxFrameBytes;
+    for (let guard = 0; guard < 100_000; guard++) {
+      if (!this.#ready(st, false, now)) return;
+      const again = this.#resend.empty ? undefined : this.#resend.take(max);
+      if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
+      else if (this.sendNext < limit) {
+        const end = Math.min(limit, this.sendNext + max);
+        this.#sendRange(st, this.sendNext, end, finSeq, now);
+        this.sendNext = end;
+      } else if (finSeq !== undefined && this.sendNext === finSeq) {
+        this.#sendRange(st, finSeq, finSeq + 1, finSeq, now);
+        this.sendNext = finSeq + 1;
+      } else return;
     }
   }
 

@@ -175,6 +175,10 @@ export class SqliteStore implements NameStore {
     });
   }
 
+  onCommit(listener: WatchListener): WatchHandle {
+    return this.watchers.add(listener);
+  }
+
   close(): Promise<void> {
     this.watchers.clear();
     if (this.db.open) this.db.close();

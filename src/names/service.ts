@@ -203,7 +203,9 @@ export class NameService {
     const [entry, ownerEntry] = await this.readWithOwner(parsed);
     if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
     const ownerRevision = ownerEntry?.revision ?? 0;
-    const checked = this.coherent ? undefined : this.answers.get(name, entry.revision, ownerRevision);
+    const checked = this.coherent
+      ? undefined
+      : this.answers.get(name, entry.revision, ownerRevision);
     if (checked) return checked;
     const record = decode(entry);
     const owner = ownerEntry && decode(ownerEntry);

@@ -92,7 +92,9 @@ test('invalidating a user drops the answers of the names it owns; a read older t
   assert.equal(cache.peek('laptop.bob@example.com')?.json, 'laptop');
   cache.invalidate('bob@example.com');
   assert.deepEqual(
-    ['bob@example.com', 'laptop.bob@example.com', 'amy@example.com'].map((n) => cache.peek(n)?.json),
+    ['bob@example.com', 'laptop.bob@example.com', 'amy@example.com'].map(
+      (n) => cache.peek(n)?.json,
+    ),
     [undefined, undefined, 'amy'],
   );
   const before = cache.generation;
@@ -159,7 +161,10 @@ for (const kind of ['memory', 'sqlite'] as const)
     await service.update(name, deviceRecord(name, laptop, bob, now, { version: 2 }));
     assert.equal(service.cachedLookupJson(name), undefined, 'the write invalidated the answer');
     assert.equal((await service.lookup(name)).record.version, 2);
-    await service.update('bob@example.com', userRecord('bob@example.com', bob, now, { version: 3 }));
+    await service.update(
+      'bob@example.com',
+      userRecord('bob@example.com', bob, now, { version: 3 }),
+    );
     assert.equal((await service.lookup(name)).owner?.version, 3);
 
     // A lookup whose read is overtaken by a write: what it read is not cached after the write.
@@ -172,7 +177,10 @@ for (const kind of ['memory', 'sqlite'] as const)
     assert.equal((await service.lookup(name)).record.version, 5);
 
     // Deletion and expiry are seen through the cache too.
-    await service.remove(name, deviceRecord(name, laptop, bob, now, { version: 6, deleted: true, addresses: [] }));
+    await service.remove(
+      name,
+      deviceRecord(name, laptop, bob, now, { version: 6, deleted: true, addresses: [] }),
+    );
     await assert.rejects(service.lookupJson(name), (e) => isRoamError(e, 'ROAM_NAMES_NOT_FOUND'));
     await service.lookup('bob@example.com');
     clock.advance(HOUR + 1);

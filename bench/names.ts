@@ -1,7 +1,8 @@
 // roam names: how fast one name server answers, on the embedded SQLite store and on etcd.
 //
-// Load comes from another process (bench/workers/names-load.ts: keep-alive HTTP agents,
-// several connections in a closed loop), so the server's core is its own:
+// Load comes from another process (bench/workers/names-load.ts: keep-alive connections in a
+// closed loop; lookups through the lean raw-socket client of raw-get.ts, whose CPU per
+// request is below the server's), so the server's core is its own:
 //   lookups     GET /v1/names/NAME of device names (each answer carries the device's record
 //               and its user's), lookups/s and latency p50/p99
 //   updates     signed PUTs, one connection per device, each device's updates in sequence
@@ -215,7 +216,7 @@ const ceiling = serverUs
   : '';
 const markdown = `## names
 
-One name server process; load from another process (${CONNECTIONS} keep-alive connections, closed loop, ${SECONDS} s after ${WARMUP_MS} ms warm-up). Lookups are of device names (the answer holds the device's record and its user's); updates are signed PUTs, ${UPDATERS} devices each in sequence; watch latency is from sending a PUT (${WATCH_RATE}/s, paced) to the client library's watch callback, which verifies the record.
+One name server process; load from another process (${CONNECTIONS} keep-alive connections, closed loop, ${SECONDS} s after ${WARMUP_MS} ms warm-up; lookups from a lean HTTP/1.1 client on raw sockets, bench/workers/raw-get.ts, since node:http's client costs more CPU per request than the server does). Lookups are of device names (the answer holds the device's record and its user's); updates are signed PUTs, ${UPDATERS} devices each in sequence; watch latency is from sending a PUT (${WATCH_RATE}/s, paced) to the client library's watch callback, which verifies the record.
 
 Embedded store (SQLite, WAL, synchronous=NORMAL, the default: an acknowledged write survives a crash of the server; lookups answered from the commit-invalidated cache):
 

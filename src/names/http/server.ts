@@ -133,6 +133,8 @@ export async function startNamesServer(
       headersTimeout: 5_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
+      // Node's default, said out loud: a watch event or an answer leaves at once, no Nagle wait.
+      noDelay: true,
     },
     (req, res) => {
       try {

@@ -9,6 +9,7 @@ import { keyPairFromPem, type KeyPair } from '../../src/names/keys.js';
 import type { Delegation, UnsignedRecord } from '../../src/names/record.js';
 import { signRecord } from '../../src/names/sign.js';
 import { monoMs } from './clock.js';
+import { RawGetConnection } from './raw-get.js';
 
 export interface LoadDevice {
   name: string;
@@ -206,14 +207,20 @@ function nextBody(s: Signer, port: number): { version: number; body: string } {
 async function run(config: LoadConfig): Promise<LoadResult> {
   switch (config.mode) {
     case 'lookup': {
-      const agent = new Agent({ keepAlive: true, maxSockets: config.connections });
-      const paths = config.names.map((n) => `/v1/names/${encodeURIComponent(n)}`);
+      // A lean keep-alive client (raw-get.ts): node:http's would cost more CPU than the server.
+      const { hostname, host, port } = new URL(config.url);
+      const requests = config.names.map((n) =>
+        RawGetConnection.request(host, `/v1/names/${encodeURIComponent(n)}`),
+      );
+      const conns: RawGetConnection[] = [];
       try {
+        for (let i = 0; i < config.connections; i++)
+          conns.push(await RawGetConnection.open(hostname, Number(port)));
         return await closedLoop(config.connections, config.warmupMs, config.durationMs, (i, n) =>
-          httpCall(agent, config.url, 'GET', at(paths, i + n * config.connections)),
+          at(conns, i).get(at(requests, i + n * config.connections)),
         );
       } finally {
-        agent.destroy();
+        for (const c of conns) c.close();
       }
     }
     case 'update': {

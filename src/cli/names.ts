@@ -66,6 +66,10 @@ export function registerNames(program: Command): void {
       '--db <file>',
       'SQLite database file, or :memory: (default $XDG_STATE_HOME/roam/names.db)',
     )
+    .option(
+      '--fsync',
+      'SQLite: flush to disk before acknowledging each write (survives power loss, not only a crash of the server; slower)',
+    )
     .addOption(
       new Option('--etcd-endpoints <urls>', 'etcd client URLs, comma-separated').env(
         'ROAM_NAMES_ETCD_ENDPOINTS',
@@ -247,6 +251,7 @@ interface ServeOpts {
   port: string;
   store: 'sqlite' | 'memory' | 'etcd';
   db?: string;
+  fsync?: boolean;
   etcdEndpoints?: string;
   etcdPrefix: string;
   etcdTimeout: string;
@@ -254,6 +259,12 @@ interface ServeOpts {
 }
 
 function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
+  const memory = opts.store === 'memory' || opts.db === ':memory:';
+  if (opts.fsync && (opts.store === 'etcd' || memory))
+    throw namesError(
+      'ROAM_NAMES_CONFIG',
+      '--fsync is for a SQLite file (etcd syncs every write itself; memory has no disk)',
+    );
   if (opts.store === 'etcd') {
     if (opts.db !== undefined)
       throw namesError(
@@ -275,8 +286,12 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
       timeoutMs: positive(opts.etcdTimeout, '--etcd-timeout'),
     };
   }
-  if (opts.store === 'memory' || opts.db === ':memory:') return { kind: 'memory' };
-  return { kind: 'sqlite', file: opts.db ?? defaultDbPath() };
+  if (memory) return { kind: 'memory' };
+  return {
+    kind: 'sqlite',
+    file: opts.db ?? defaultDbPath(),
+    synchronous: opts.fsync ? 'full' : 'normal',
+  };
 }
 
 interface PublishOpts {

@@ -69,6 +69,17 @@ export async function openFeed(
 }
 
 function item(name: string, value: string, revision: number, id: string | undefined): FeedItem {
-  const deleted = (JSON.parse(value) as { deleted?: boolean }).deleted === true;
-  return { type: deleted ? 'delete' : 'put', id, revision, name, value };
+  return { type: isTombstone(value) ? 'delete' : 'put', id, revision, name, value };
+}
+
+// One event reaches every feed that follows its name: the record is parsed once, not per feed.
+let lastValue: string | undefined;
+let lastTombstone = false;
+
+function isTombstone(value: string): boolean {
+  if (value !== lastValue) {
+    lastTombstone = (JSON.parse(value) as { deleted?: boolean }).deleted === true;
+    lastValue = value;
+  }
+  return lastTombstone;
 }

@@ -1,7 +1,7 @@
 import { type NamesClock, systemClock } from './clock.js';
 import { namesError } from './codes.js';
 import { verifyBytes } from './keys.js';
-import { LookupCache } from './lookup-cache.js';
+import { type LookupAnswer, LookupCache } from './lookup-cache.js';
 import { ownerOf, type ParsedName, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
 import {
@@ -38,6 +38,8 @@ export class NameService {
   readonly presenceOptions: PresenceOptions;
   private readonly maxTtlMs: number;
   private readonly answers: LookupCache;
+  /** True when the store's onCommit invalidates `answers`: a cached answer needs no read. */
+  private readonly coherent: boolean;
 
   constructor(
     readonly store: NameStore,
@@ -53,6 +55,8 @@ export class NameService {
     };
     this.presence = new PresenceTable(this.presenceOptions);
     this.answers = new LookupCache(opts.lookupCacheEntries ?? 10_000);
+    // A store that tells of every commit as it happens keeps the cache current by itself.
+    this.coherent = store.onCommit?.((e) => this.answers.invalidate(e.name)) !== undefined;
   }
 
   register(body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
@@ -165,31 +169,24 @@ export class NameService {
   /**
    * The lookup answer as JSON text (what GET /v1/names/NAME sends). The name's entry and its
    * owner's are read at one revision; the text is made once per pair of revisions
-   * (LookupCache).
+   * (LookupCache). On a store with onCommit a cached answer is current without a read.
    */
   async lookupJson(name: string): Promise<string> {
-    const parsed = parseName(name);
-    const [entry, ownerEntry] = await this.readWithOwner(parsed);
-    if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
-    const ownerRevision = ownerEntry?.revision ?? 0;
-    let answer = this.answers.get(name, entry.revision, ownerRevision);
-    if (!answer) {
-      const record = decode(entry);
-      const owner = ownerEntry && decode(ownerEntry);
-      const result: LookupResult = {
-        record,
-        ...(owner ? { owner } : {}),
-        revision: entry.revision,
-      };
-      answer = {
-        revision: entry.revision,
-        ownerRevision,
-        deleted: record.deleted === true,
-        expiresAt: record.expiresAt,
-        json: JSON.stringify(result),
-      };
-      this.answers.set(name, answer);
-    }
+    return this.cachedLookupJson(name) ?? this.live(name, await this.readAnswer(name));
+  }
+
+  /**
+   * The answer when the cache alone can give it (a store with onCommit, the name looked up
+   * before and unchanged since), else undefined. Throws as lookupJson does for a deleted or
+   * expired name. Synchronous: the server's fast path.
+   */
+  cachedLookupJson(name: string): string | undefined {
+    if (!this.coherent) return undefined;
+    const answer = this.answers.peek(name);
+    return answer && this.live(name, answer);
+  }
+
+  private live(name: string, answer: LookupAnswer): string {
     if (answer.deleted) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
     if (answer.expiresAt <= this.clock.now())
       throw namesError(
@@ -197,6 +194,37 @@ export class NameService {
         `${name} expired at ${new Date(answer.expiresAt).toISOString()}; its owner must publish it again`,
       );
     return answer.json;
+  }
+
+  /** Reads the name and its owner; makes (or, on a store without onCommit, checks) the answer. */
+  private async readAnswer(name: string): Promise<LookupAnswer> {
+    const parsed = parseName(name);
+    const generation = this.answers.generation;
+    const [entry, ownerEntry] = await this.readWithOwner(parsed);
+    if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
+    const ownerRevision = ownerEntry?.revision ?? 0;
+    const checked = this.coherent
+      ? undefined
+      : this.answers.get(name, entry.revision, ownerRevision);
+    if (checked) return checked;
+    const record = decode(entry);
+    const owner = ownerEntry && decode(ownerEntry);
+    const result: LookupResult = {
+      record,
+      ...(owner ? { owner } : {}),
+      revision: entry.revision,
+    };
+    const answer: LookupAnswer = {
+      revision: entry.revision,
+      ownerRevision,
+      owner: ownerOf(parsed),
+      deleted: record.deleted === true,
+      expiresAt: record.expiresAt,
+      json: JSON.stringify(result),
+    };
+    // Not cached if a commit came between the read and here: the answer may be behind it.
+    this.answers.set(name, answer, generation);
+    return answer;
   }
 
   async listDevices(user: string): Promise<DeviceState[]> {

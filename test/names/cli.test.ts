@@ -18,10 +18,12 @@ function roam(...args: string[]): Promise<{ code: number; stdout: string; stderr
 }
 
 /** `roam names serve --port 0`: waits for its `listening URL` line; stopped with the test. */
-async function serve(t: TestContext, db: string): Promise<string> {
-  const child = spawn(process.execPath, [CLI, 'names', 'serve', '--port', '0', '--db', db], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+async function serve(t: TestContext, db: string, ...extra: string[]): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'names', 'serve', '--port', '0', '--db', db, ...extra],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.after(async () => {
     child.kill('SIGTERM');
@@ -168,4 +170,16 @@ test('roam names serve refuses a database another server holds, in one line', as
     second.stderr,
     /^roam: .*names\.db is in use by another name server.*\[ROAM_NAMES_DB_LOCKED\]\n$/,
   );
+});
+
+test('roam names serve --fsync: on a SQLite file it serves; with no disk to sync it is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'roam-names-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const url = await serve(t, join(dir, 'names.db'), '--fsync');
+  const health = await fetch(`${url}/v1/health`);
+  assert.equal(health.status, 200);
+  assert.equal(((await health.json()) as { ok: boolean }).ok, true);
+  const memory = await roam('names', 'serve', '--port', '0', '--db', ':memory:', '--fsync');
+  assert.equal(memory.code, 1);
+  assert.match(memory.stderr, /--fsync is for a SQLite file.*\[ROAM_NAMES_CONFIG\]/);
 });

@@ -115,3 +115,49 @@ test('rate limits per key are charged only for verified signatures, and per sour
     200,
   );
 });
+
+test('lookups answered from the cache are charged to the source too, as are unknown paths', async (t) => {
+  const { url, clock, service, bob } = await startRig(t, {
+    server: { readRate: { perSecond: 1, burst: 3 } },
+  });
+  await service.register(userRecord('bob@example.com', bob, clock.now()));
+  const first = await call(url, 'GET', '/v1/names/bob%40example.com');
+  assert.equal(first.status, 200);
+  assert.equal(service.cachedLookupJson('bob@example.com') !== undefined, true, 'now cached');
+  const second = await call(url, 'GET', '/v1/names/bob%40example.com');
+  assert.deepEqual(second.body, first.body);
+  assert.equal((await call(url, 'GET', '/v1/nothing-here')).status, 404);
+  const limited = await call(url, 'GET', '/v1/names/bob%40example.com');
+  assert.equal(limited.status, 429);
+  assert.equal(limited.body.code, 'ROAM_NAMES_RATE_LIMITED');
+  clock.advance(1000);
+  assert.equal((await call(url, 'GET', '/v1/names/bob%40example.com')).status, 200);
+});
+
+test('a request target in absolute form is routed like its path', async (t) => {
+  const { url, clock, service, bob } = await startRig(t);
+  await service.register(userRecord('bob@example.com', bob, clock.now()));
+  const { port } = new URL(url);
+  const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `http://127.0.0.1:${port}/v1/names/bob%40example.com`,
+        agent: false,
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+  assert.equal(answer.status, 200);
+  assert.equal(
+    (JSON.parse(answer.body) as { record: { name: string } }).record.name,
+    'bob@example.com',
+  );
+});

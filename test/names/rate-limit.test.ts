@@ -35,3 +35,20 @@ test('token bucket: a clock that steps back grants nothing; the table is bounded
   for (const k of ['b', 'c', 'd', 'e']) r.tryTake(k);
   assert.equal(r.size, 3);
 });
+
+test('token bucket: past the bound the least recently used key is forgotten, not a busy one', () => {
+  const clock = new ManualClock(0);
+  const r = new RateLimiter('x', { perSecond: 1, burst: 1 }, clock, 3);
+  for (const k of ['a', 'b', 'c']) assert.equal(r.tryTake(k), 0);
+  assert.ok(r.tryTake('a') > 0, 'a is drained, and now the most recent');
+  assert.equal(r.tryTake('d'), 0); // b, the least recent, is forgotten
+  assert.equal(r.size, 3);
+  assert.ok(r.tryTake('a') > 0, 'a is still drained');
+  assert.ok(r.tryTake('c') > 0, 'c is still drained');
+  assert.equal(r.tryTake('b'), 0, 'b was forgotten: a full bucket again');
+  assert.equal(r.size, 3);
+  assert.equal(r.tryTake('d'), 0, 'd was the least recent: forgotten when b came back');
+  // d coming back pushed out a, now the least recent; c and b stay drained.
+  assert.ok(r.tryTake('c') > 0 && r.tryTake('b') > 0);
+  assert.equal(r.tryTake('a'), 0);
+});

@@ -8,9 +8,13 @@ export interface RateSpec {
   burst: number;
 }
 
+/** A bucket is also a link in the recency list (most recent first), so a take allocates nothing. */
 interface Bucket {
+  readonly key: string;
   tokens: number;
   at: number;
+  newer: Bucket | undefined;
+  older: Bucket | undefined;
 }
 
 /**
@@ -18,10 +22,13 @@ interface Bucket {
  * clock, so tests drain and refill buckets without sleeping. The table is bounded: past
  * `maxKeys` the least recently used bucket is forgotten (it would refill to full anyway
  * unless it was in use, so an attacker with many addresses can only make limits laxer for
- * the keys it evicts, never stricter for anyone else).
+ * the keys it evicts, never stricter for anyone else). A take is O(1): one map read and a
+ * move to the front of the recency list; only a new key allocates.
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private newest: Bucket | undefined;
+  private oldest: Bucket | undefined;
 
   constructor(
     readonly what: string,
@@ -44,13 +51,21 @@ export class RateLimiter {
   /** 0 when a token was taken; otherwise the milliseconds until one will be there. */
   tryTake(key: string): number {
     const now = this.clock.now();
-    const b = this.buckets.get(key) ?? { tokens: this.spec.burst, at: now };
-    const elapsed = Math.max(0, now - b.at);
-    b.tokens = Math.min(this.spec.burst, b.tokens + (elapsed * this.spec.perSecond) / 1000);
+    let b = this.buckets.get(key);
+    if (b) {
+      const elapsed = now > b.at ? now - b.at : 0;
+      b.tokens = Math.min(this.spec.burst, b.tokens + (elapsed * this.spec.perSecond) / 1000);
+      this.unlink(b);
+    } else {
+      b = { key, tokens: this.spec.burst, at: now, newer: undefined, older: undefined };
+      this.buckets.set(key, b);
+      if (this.buckets.size > this.maxKeys && this.oldest) {
+        this.buckets.delete(this.oldest.key);
+        this.unlink(this.oldest);
+      }
+    }
     b.at = now;
-    this.buckets.delete(key);
-    this.buckets.set(key, b);
-    this.evict();
+    this.pushNewest(b);
     if (b.tokens >= 1) {
       b.tokens -= 1;
       return 0;
@@ -62,11 +77,18 @@ export class RateLimiter {
     return this.buckets.size;
   }
 
-  private evict(): void {
-    while (this.buckets.size > this.maxKeys) {
-      const oldest = this.buckets.keys().next();
-      if (oldest.done) return;
-      this.buckets.delete(oldest.value);
-    }
+  private unlink(b: Bucket): void {
+    if (b.newer) b.newer.older = b.older;
+    else this.newest = b.older;
+    if (b.older) b.older.newer = b.newer;
+    else this.oldest = b.newer;
+    b.newer = b.older = undefined;
+  }
+
+  private pushNewest(b: Bucket): void {
+    b.older = this.newest;
+    if (this.newest) this.newest.newer = b;
+    else this.oldest = b;
+    this.newest = b;
   }
 }

@@ -9,11 +9,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** A body already serialized (a cached lookup answer). */
 export function sendJsonText(res: ServerResponse, status: number, text: string): void {
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'cache-control': 'no-store',
-  });
+  // A flat header list goes to node:http's header writer as it is (no object to walk).
+  res.writeHead(status, [
+    'content-type',
+    'application/json; charset=utf-8',
+    'content-length',
+    String(Buffer.byteLength(text)),
+    'cache-control',
+    'no-store',
+  ]);
   res.end(text);
 }
 

@@ -34,24 +34,70 @@ export async function startNamesServer(
   const watches = new WatchRegistry(config.maxWatchesPerSource);
   const admit = (key: string) => keys.take(key);
 
-  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://names.invalid');
-    const source = req.socket.remoteAddress ?? 'unknown';
-    const [, v1, collection, arg, sub, ...rest] = url.pathname.split('/');
+  /**
+   * Dispatches one request. The path is split by hand (no URL object: the watch alone needs
+   * the query, and builds one); a lookup the cache can answer is answered synchronously.
+   */
+  const route = (req: IncomingMessage, res: ServerResponse): Promise<void> | void => {
+    const raw = req.url ?? '/';
+    // Origin-form (/v1/...) is what clients send; anything else (absolute-form) goes through URL.
+    const target = raw.startsWith('/') ? raw : originForm(raw);
+    const query = target.indexOf('?');
+    const pathname = query < 0 ? target : target.slice(0, query);
+    const [empty, v1, collection, arg, sub, ...rest] = pathname.split('/');
     const method = req.method ?? 'GET';
-    const allow = (methods: string[]) => {
+    const source = req.socket.remoteAddress ?? 'unknown';
+    const allow = (methods: readonly string[]) => {
       if (!methods.includes(method)) {
         res.setHeader('allow', methods.join(', '));
         throw namesError(
           'ROAM_NAMES_METHOD',
-          `${method} is not allowed on ${url.pathname}; use ${methods.join(' or ')}`,
+          `${method} is not allowed on ${pathname}; use ${methods.join(' or ')}`,
         );
       }
       (method === 'GET' ? reads : writes).take(source);
     };
-    const body = () => readJsonBody(req, config.maxBodyBytes);
+    if (empty !== '' || v1 !== 'v1' || rest.length) {
+      reads.take(source);
+      throw noRoute(pathname);
+    }
     const segment = decodeSegment(arg);
-    if (v1 !== 'v1' || rest.length) throw noRoute(url);
+    if (collection === 'names' && segment !== undefined && sub === undefined) {
+      allow(NAME_METHODS);
+      if (method === 'GET') {
+        const cached = service.cachedLookupJson(segment);
+        if (cached !== undefined) return sendJsonText(res, 200, cached);
+        return service.lookupJson(segment).then((json) => sendJsonText(res, 200, json));
+      }
+      return writeName(req, res, method, segment);
+    }
+    return routeOthers(req, res, collection, arg, segment, sub, pathname, target, allow, source);
+  };
+
+  const writeName = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    method: string,
+    name: string,
+  ): Promise<void> => {
+    const body = await readJsonBody(req, config.maxBodyBytes);
+    if (method === 'PUT') return sendJson(res, 200, await service.update(name, body, admit));
+    return sendJson(res, 200, await service.remove(name, body, admit));
+  };
+
+  const routeOthers = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    collection: string | undefined,
+    arg: string | undefined,
+    segment: string | undefined,
+    sub: string | undefined,
+    pathname: string,
+    target: string,
+    allow: (methods: readonly string[]) => void,
+    source: string,
+  ): Promise<void> => {
+    const body = () => readJsonBody(req, config.maxBodyBytes);
     if (collection === 'health' && arg === undefined) {
       allow(['GET']);
       return sendJson(res, 200, {
@@ -64,13 +110,6 @@ export async function startNamesServer(
       allow(['POST']);
       return sendJson(res, 201, await service.register(await body(), admit));
     }
-    if (collection === 'names' && segment !== undefined && sub === undefined) {
-      allow(['GET', 'PUT', 'DELETE']);
-      if (method === 'GET') return sendJsonText(res, 200, await service.lookupJson(segment));
-      if (method === 'PUT')
-        return sendJson(res, 200, await service.update(segment, await body(), admit));
-      return sendJson(res, 200, await service.remove(segment, await body(), admit));
-    }
     if (collection === 'users' && segment !== undefined && sub === 'devices') {
       allow(['GET']);
       return sendJson(res, 200, { user: segment, devices: await service.listDevices(segment) });
@@ -81,10 +120,11 @@ export async function startNamesServer(
     }
     if (collection === 'watch' && arg === undefined) {
       allow(['GET']);
+      const url = urlOf(target);
       return handleWatch(req, res, url, source, service.store, watches, config);
     }
     reads.take(source);
-    throw noRoute(url);
+    throw noRoute(pathname);
   };
 
   const server = createServer(
@@ -93,9 +133,15 @@ export async function startNamesServer(
       headersTimeout: 5_000,
       keepAliveTimeout: 5_000,
       maxHeaderSize: 16 * 1024,
+      // Node's default, said out loud: a watch event or an answer leaves at once, no Nagle wait.
+      noDelay: true,
     },
     (req, res) => {
-      route(req, res).catch((err: unknown) => sendError(res, err));
+      try {
+        route(req, res)?.catch((err: unknown) => sendError(res, err));
+      } catch (err) {
+        sendError(res, err);
+      }
     },
   );
   server.on('clientError', (err, socket) => {
@@ -148,9 +194,24 @@ function decodeSegment(segment: string | undefined): string | undefined {
   }
 }
 
-function noRoute(url: URL) {
+function noRoute(pathname: string) {
   return namesError(
     'ROAM_NAMES_NO_ROUTE',
-    `no such endpoint ${url.pathname}; see docs/names-api.md`,
+    `no such endpoint ${pathname.slice(0, 200)}; see docs/names-api.md`,
   );
 }
+
+function urlOf(target: string): URL {
+  try {
+    return new URL(target, 'http://names.invalid');
+  } catch {
+    throw namesError('ROAM_NAMES_NO_ROUTE', 'the request target is not a URL');
+  }
+}
+
+function originForm(target: string): string {
+  const url = urlOf(target);
+  return url.pathname + url.search;
+}
+
+const NAME_METHODS = ['GET', 'PUT', 'DELETE'] as const;

@@ -109,6 +109,10 @@ export class MemoryStore implements NameStore {
     return this.watchers.add(listener);
   }
 
+  onCommit(listener: WatchListener): WatchHandle {
+    return this.watchers.add(listener);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.watchers.clear();

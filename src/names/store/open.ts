@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { EtcdStore } from './etcd/etcd-store.js';
 import { MemoryStore } from './memory-store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import type { NameStore } from './store.js';
 
 /** Where `roam names serve` keeps its database when not told: $XDG_STATE_HOME/roam/names.db. */
@@ -13,15 +13,15 @@ export function defaultDbPath(): string {
 }
 
 /** `:memory:` is the in-memory store (lost at exit); anything else is a SQLite file. */
-export function openStore(db: string): NameStore {
+export function openStore(db: string, opts: SqliteStoreOptions = {}): NameStore {
   if (db === ':memory:') return new MemoryStore();
   mkdirSync(dirname(db), { recursive: true });
-  return SqliteStore.open(db);
+  return SqliteStore.open(db, opts);
 }
 
 /** Which store `roam names serve` runs on. */
 export type StoreSpec =
-  | { kind: 'sqlite'; file: string }
+  | { kind: 'sqlite'; file: string; synchronous?: 'full' | 'normal' }
   | { kind: 'memory' }
   | { kind: 'etcd'; endpoints: string[]; prefix?: string; timeoutMs?: number };
 
@@ -31,7 +31,10 @@ export async function openNameStore(spec: StoreSpec): Promise<NameStore> {
     case 'memory':
       return new MemoryStore();
     case 'sqlite':
-      return openStore(spec.file);
+      return openStore(
+        spec.file,
+        spec.synchronous !== undefined ? { synchronous: spec.synchronous } : {},
+      );
     case 'etcd':
       return EtcdStore.open({
         endpoints: spec.endpoints,

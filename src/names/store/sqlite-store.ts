@@ -18,7 +18,13 @@ import { SCHEMA, type Statements, prepareStatements } from './sqlite-schema.js';
 export interface SqliteStoreOptions {
   /** Events kept for watches that resume; older ones are compacted. */
   historyLimit?: number;
-  /** FULL (default): a write is on disk when acknowledged. NORMAL: faster, may lose the last. */
+  /**
+   * NORMAL (default; WAL): an acknowledged write survives a crash or kill of the server
+   * (it is in the WAL file, handed to the kernel at commit); power loss or a kernel crash
+   * may lose the last writes before a checkpoint, never corrupt the file. FULL: an fsync
+   * per write, so a write is on disk when acknowledged, at the cost of a disk flush in
+   * every update's (and watch delivery's) latency.
+   */
   synchronous?: 'full' | 'normal';
 }
 
@@ -57,7 +63,7 @@ export class SqliteStore implements NameStore {
       db = new Database(file, { timeout: 100 });
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
-      db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
       db.exec(SCHEMA);
       return new SqliteStore(db, prepareStatements(db), opts);
     } catch (err) {
@@ -173,6 +179,10 @@ export class SqliteStore implements NameStore {
         });
       return this.watchers.add(listener);
     });
+  }
+
+  onCommit(listener: WatchListener): WatchHandle {
+    return this.watchers.add(listener);
   }
 
   close(): Promise<void> {

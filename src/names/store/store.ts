@@ -87,5 +87,13 @@ export interface NameStore {
     listener: WatchListener,
     onBroken?: (err: RoamError) => void,
   ): Promise<WatchHandle>;
+  /**
+   * Only on stores whose every write commits in this process (SQLite, memory): `listener`
+   * hears each committed change synchronously, in the turn of the commit and before the
+   * write's promise settles, so a cache it invalidates is never behind the store. A store
+   * that other processes write too (etcd) has no such hook: its caches are checked against
+   * a read.
+   */
+  onCommit?(listener: WatchListener): WatchHandle;
   close(): Promise<void>;
 }

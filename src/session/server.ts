@@ -229,28 +229,35 @@ export class RoamServer extends EventEmitter<{
       serverNonce,
     });
     path.pathId = hello.pathId;
-    path.send({
-      type: 'welcome',
-      pathId: hello.pathId,
-      connId,
-      nonce: serverNonce,
-      keyShare: share.publicKey,
-      received: 0,
-      recvWindow: session.receiveWindow,
-      controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
-      proof,
-    });
-    const record = { session, counters: new ReplayWindow() };
-    this.sessions.set(session.id, record);
-    this.control.track(session);
-    session.on('migrating', () => this.enforceDetachedBound());
-    session.once('close', () => {
-      this.sessions.delete(session.id);
-      if (session.errored && (session.errored as RoamError).code === 'ROAM_SESSION_EXPIRED')
-        this.remember(session.id);
-    });
-    session.adoptPath(path, hello.received, hello.recvWindow);
-    this.sendAddresses(path);
+    // WELCOME and ADDRESSES leave in one segment, so the client knows the server's other
+    // addresses when it pairs its local addresses with them (right after WELCOME).
+    path.socket.cork();
+    try {
+      path.send({
+        type: 'welcome',
+        pathId: hello.pathId,
+        connId,
+        nonce: serverNonce,
+        keyShare: share.publicKey,
+        received: 0,
+        recvWindow: session.receiveWindow,
+        controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
+        proof,
+      });
+      const record = { session, counters: new ReplayWindow() };
+      this.sessions.set(session.id, record);
+      this.control.track(session);
+      session.on('migrating', () => this.enforceDetachedBound());
+      session.once('close', () => {
+        this.sessions.delete(session.id);
+        if (session.errored && (session.errored as RoamError).code === 'ROAM_SESSION_EXPIRED')
+          this.remember(session.id);
+      });
+      session.adoptPath(path, hello.received, hello.recvWindow);
+      this.sendAddresses(path);
+    } finally {
+      path.socket.uncork();
+    }
     this.emit('session', session);
   }
 

@@ -5,6 +5,8 @@ import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
+import { NameDial } from './names/dial.js';
+import { type ConnectTo, NameLocator, type NamesOption } from './names/locator.js';
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame } from './handshake.js';
 import {
@@ -33,6 +35,15 @@ export interface ConnectOptions extends Partial<SessionOptions> {
   control?: boolean;
   /** TLS 1.3 flowpaths, verified by CA and name or by a pinned public key. */
   tls?: ClientTlsOptions;
+  /**
+   * Connect to a name instead of host and port: resolved through `names` (verified records
+   * only), and looked up again whenever the server may have moved (docs/session.md).
+   */
+  name?: string;
+  /** The name service: a NamesClient, or its server URL, or NamesClient options. */
+  names?: NamesOption;
+  /** Follow the server's name with a watch while the session lives. Default true. */
+  watchName?: boolean;
 }
 
 const defaultFactory: SocketFactory = (to) =>
@@ -113,27 +124,50 @@ class ClientDriver {
     private readonly pinnedKey: string | undefined,
     /** True when the application gave resolve(): it, not the last endpoint, is the authority. */
     private readonly resolveIsAuthority: boolean,
+    /** Opens the first connection instead of one attempt to target() (connect by name). */
+    private readonly dial?: (
+      connectTo: ConnectTo,
+    ) => Promise<{ socket: Socket; endpoint: Endpoint }>,
   ) {
-    if (useControl) {
-      this.control = new ClientControl(session, (to) => {
-        // The server moved: go to its new address now, even if the old path looks alive.
-        this.override = { ...to, localAddress: this.localAddress };
-        if (session.state === 'open') session.dropPaths('server moved');
-        else this.kick();
-      });
-    }
+    if (useControl) this.control = new ClientControl(session, (to) => this.serverMoved(to));
     session.on('migrating', () => this.startMigration());
     session.once('close', () => this.stop());
   }
 
+  /**
+   * The server moved (RECONNECT, or a new name record): go to its new address now (`to`, or
+   * wherever resolve() says), even if the old path looks alive.
+   */
+  serverMoved(to?: { host: string; port: number }): void {
+    if (to) this.override = { ...to, localAddress: this.localAddress };
+    if (this.session.state === 'open') this.session.dropPaths('server moved');
+    else this.kick();
+  }
+
   async open(): Promise<void> {
-    const target = await this.target();
-    const socket = await connectSocket(
-      this.factory,
-      target,
-      this.opts.connectTimeoutMs,
-      this.pinnedKey,
-    );
+    const { socket, endpoint: target } = this.dial
+      ? await this.dial((to, ms, signal) =>
+          connectSocket(
+            this.factory,
+            { ...to, localAddress: to.localAddress ?? this.localAddress },
+            ms,
+            this.pinnedKey,
+            (s) =>
+              signal.addEventListener('abort', () => {
+                s.on('error', () => undefined); // it may have connected: nobody listens then
+                s.destroy(new Error('superseded by a newer name record'));
+              }),
+          ),
+        )
+      : await this.target().then(async (endpoint) => ({
+          endpoint,
+          socket: await connectSocket(
+            this.factory,
+            endpoint,
+            this.opts.connectTimeoutMs,
+            this.pinnedKey,
+          ),
+        }));
     const path = new Flowpath(socket, this.opts);
     const share = newKeyShare();
     const clientNonce = nonce();
@@ -338,7 +372,20 @@ class ClientDriver {
 export function connect(options: ConnectOptions, onConnect?: () => void): Session {
   const opts = resolveSessionOptions(options);
   const { host, port } = options;
+  if (options.name !== undefined && (host !== undefined || options.resolve)) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      'connect takes a name or { host, port } or a resolve() hook, not several',
+    );
+  }
+  if (options.name !== undefined && !options.names) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `connect({ name: "${options.name}" }) needs names: a NamesClient or the name server URL`,
+    );
+  }
   if (
+    options.name === undefined &&
     !options.resolve &&
     (typeof host !== 'string' ||
       !Number.isInteger(port) ||
@@ -347,10 +394,21 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
   ) {
     throw new RoamError(
       'ROAM_BAD_INPUT',
-      'connect needs { host, port } (port 1..65535) or a resolve() hook',
+      'connect needs { host, port } (port 1..65535), { name, names } or a resolve() hook',
     );
   }
-  const resolveTarget = options.resolve ?? (() => ({ host: host as string, port: port as number }));
+  const locator =
+    options.name !== undefined
+      ? new NameLocator({
+          name: options.name,
+          names: options.names as NamesOption,
+          watch: options.watchName,
+        })
+      : undefined;
+  const resolveTarget =
+    (locator && (() => locator.next())) ??
+    options.resolve ??
+    (() => ({ host: host as string, port: port as number }));
   const session = new Session({ role: 'client', options: opts });
   const driver = new ClientDriver(
     session,
@@ -360,8 +418,15 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
     options.localAddress,
     options.control ?? true,
     options.tls?.pinnedKey,
-    options.resolve !== undefined,
+    options.resolve !== undefined || locator !== undefined,
+    locator &&
+      ((connectTo) =>
+        new NameDial(locator, connectTo, {
+          timeoutMs: opts.connectTimeoutMs,
+          intervalMs: opts.retryIntervalMs,
+        }).run()),
   );
+  locator?.follow(session, () => driver.serverMoved());
   if (onConnect) session.once('connect', onConnect);
   driver.open().catch((err: Error) => session.destroy(err));
   return session;

@@ -58,6 +58,11 @@ export class NamesClient {
     this.trust = new Trust(this.cache, this.clock, pins, (user) => this.resolve(user));
   }
 
+  /** The name server's URL, as given. */
+  get server(): string {
+    return this.opts.server;
+  }
+
   /** The current record of a name, verified. `maxAgeMs` allows an answer from the cache. */
   async resolve(name: string, opts: { maxAgeMs?: number } = {}): Promise<NameRecord> {
     parseName(name);

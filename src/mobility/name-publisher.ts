@@ -56,7 +56,11 @@ export class NamePublisher extends EventEmitter<{ published: [Published]; error:
   private debounceTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
-  private readonly onChange = () => this.update('addresses changed');
+  private readonly onChange = () => {
+    // Connections to the name server from a vanished address are silently dead.
+    this.opts.names.addressChanged();
+    this.update('addresses changed');
+  };
 
   constructor(private readonly opts: NamePublisherOptions) {
     super();

@@ -151,6 +151,20 @@ export class NamesClient {
     return w;
   }
 
+  /**
+   * After this host's address changed: closes idle kept-alive connections (silently dead on
+   * the old address) and reopens watch streams now, resuming without a gap.
+   */
+  addressChanged(): void {
+    this.dropIdleConnections();
+    for (const w of this.watches) w.reconnect();
+  }
+
+  /** Closes idle kept-alive connections to the name server (see addressChanged). */
+  dropIdleConnections(): void {
+    this.http.dropIdle();
+  }
+
   close(): void {
     for (const w of this.watches) w.close();
     this.watches.clear();

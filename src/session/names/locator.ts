@@ -105,7 +105,12 @@ export class NameLocator extends EventEmitter<{ record: [NameRecord] }> {
         serverMoved();
     });
     // Before the driver's own listener: its first attempt must not trust a dead stream.
-    session.prependListener('migrating', () => this.follower?.restart());
+    // Our address may have changed with the path: pooled connections and the watch stream
+    // would then be silently dead.
+    session.prependListener('migrating', () => {
+      this.client.dropIdleConnections();
+      this.follower?.restart();
+    });
     session.once('close', () => this.close());
   }
 

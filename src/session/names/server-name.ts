@@ -71,7 +71,14 @@ export function publishServerName(server: RoamServer, opts: ServerNameOptions): 
       if (!(opts.names instanceof NamesClient)) names.close();
     },
   });
-  const onListening = () => publisher.update('listening');
+  let last = server.address();
+  const onListening = () => {
+    const now = server.address();
+    // A move: connections to the name server from the old address are silently dead.
+    if (last && now && last.host !== now.host) names.dropIdleConnections();
+    last = now;
+    publisher.update('listening');
+  };
   server.on('listening', onListening);
   if (server.address()) publisher.update('listening');
   return publisher;

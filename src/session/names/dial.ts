@@ -57,6 +57,9 @@ export class NameDial {
   private refreshing: Promise<void> | undefined;
   private lastLookupError: Error | undefined;
   private lookups = 0;
+  /** How long the first lookup took: the scale of a round trip to the name server. */
+  private lookupMs = 0;
+  private staleTimer: NodeJS.Timeout | undefined;
   private deadline = 0;
   private state: 'resolving' | 'dialing' | 'done' = 'resolving';
   private settle!: {
@@ -82,9 +85,11 @@ export class NameDial {
     // The first lookup decides whether the name exists: its errors are the caller's
     // (unknown name, name server unreachable, untrusted record), not a reason to retry.
     this.lookups++;
+    const asked = performance.now();
     this.locator.lookup().then(
       (record) => {
         if (this.state !== 'resolving') return;
+        this.lookupMs = performance.now() - asked;
         this.state = 'dialing';
         this.record = record;
         this.queue = endpointsOf(record);
@@ -112,6 +117,11 @@ export class NameDial {
     const ac = new AbortController();
     this.attempts.set(ac, to);
     const remaining = Math.max(1, this.deadline - performance.now());
+    // A SYN to an address the server left often meets silence, not a refusal: if the attempt
+    // has no answer after two lookups' time, ask whether the record is still current.
+    clearTimeout(this.staleTimer);
+    const check = Math.min(this.opts.intervalMs, Math.max(100, 2 * this.lookupMs));
+    this.staleTimer = setTimeout(() => this.refresh(), check);
     this.connectTo(to, remaining, ac.signal).then(
       (socket) => {
         this.attempts.delete(ac);
@@ -133,7 +143,7 @@ export class NameDial {
 
   /** A fresh lookup, one at a time; a newer version comes back through `newer`. */
   private refresh(): void {
-    if (this.refreshing) return;
+    if (this.refreshing || this.state !== 'dialing') return;
     this.lookups++;
     this.refreshing = this.locator
       .lookup()
@@ -193,6 +203,7 @@ export class NameDial {
     this.state = 'done';
     clearTimeout(this.tickTimer);
     clearTimeout(this.deadlineTimer);
+    clearTimeout(this.staleTimer);
     this.locator.off('record', this.onRecord);
     for (const ac of this.attempts.keys()) ac.abort();
     this.attempts.clear();

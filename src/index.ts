@@ -11,3 +11,12 @@ export {
   type NamesClientOptions,
   type NameRecord,
 } from './names/index.js';
+export {
+  type AddressChange,
+  AddressWatcher,
+  addressesFor,
+  type LocalAddress,
+  NamePublisher,
+  type NamePublisherOptions,
+  watchAddresses,
+} from './mobility/index.js';

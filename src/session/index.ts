@@ -9,3 +9,5 @@ export {
 export { createServer, RoamServer, type ServerOptions } from './server.js';
 export { Session, type SessionState } from './session.js';
 export { type ClientTlsOptions, publicKeyPin, type ServerTlsOptions } from './tls.js';
+export type { NamesOption } from './names/locator.js';
+export { publishServerName, type ServerNameOptions } from './names/server-name.js';

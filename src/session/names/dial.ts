@@ -67,6 +67,14 @@ export class NameDial {
     reject: (err: Error) => void;
   };
   private readonly onRecord = (record: NameRecord) => this.newer(record);
+  /** The session ended while connecting: stop every attempt and timer. */
+  private readonly onClosed = () =>
+    this.fail(
+      new RoamError(
+        'ROAM_SESSION_CLOSED',
+        `connecting to ${this.locator.name} was given up: the session was closed`,
+      ),
+    );
 
   constructor(
     private readonly locator: NameLocator,
@@ -80,8 +88,13 @@ export class NameDial {
       this.settle = { resolve, reject };
     });
     this.deadlineTimer = setTimeout(() => this.timeout(), this.opts.timeoutMs);
+    if (this.locator.isClosed) {
+      this.onClosed();
+      return result;
+    }
     this.locator.startWatch();
     this.locator.on('record', this.onRecord);
+    this.locator.once('closed', this.onClosed);
     // The first lookup decides whether the name exists: its errors are the caller's
     // (unknown name, name server unreachable, untrusted record), not a reason to retry.
     this.lookups++;
@@ -205,6 +218,7 @@ export class NameDial {
     clearTimeout(this.deadlineTimer);
     clearTimeout(this.staleTimer);
     this.locator.off('record', this.onRecord);
+    this.locator.off('closed', this.onClosed);
     for (const ac of this.attempts.keys()) ac.abort();
     this.attempts.clear();
   }

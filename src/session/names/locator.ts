@@ -26,7 +26,7 @@ export interface NameLocatorOptions {
  * it for the endpoint of each reconnect attempt (`next`), and it tells the driver when a new
  * version says the server moved (`follow`). Emits 'record' with each newer version it adopts.
  */
-export class NameLocator extends EventEmitter<{ record: [NameRecord] }> {
+export class NameLocator extends EventEmitter<{ record: [NameRecord]; closed: [] }> {
   readonly name: string;
   readonly client: NamesClient;
   private readonly ownsClient: boolean;
@@ -46,6 +46,10 @@ export class NameLocator extends EventEmitter<{ record: [NameRecord] }> {
         ? opts.names
         : new NamesClient(typeof opts.names === 'string' ? { server: opts.names } : opts.names);
     this.watching = opts.watch ?? true;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** The newest record adopted so far. */
@@ -118,6 +122,7 @@ export class NameLocator extends EventEmitter<{ record: [NameRecord] }> {
     if (this.closed) return;
     this.closed = true;
     this.follower?.close();
+    this.emit('closed');
     this.removeAllListeners();
     if (this.ownsClient) this.client.close();
   }

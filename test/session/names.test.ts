@@ -144,7 +144,7 @@ for (const watchName of [true, false]) {
   });
 }
 
-test('errors: unknown name, name server unreachable, nobody at the address, bad input', async (t) => {
+test('errors: unknown name, name server unreachable, nobody at the address, untrusted record, bad input', async (t) => {
   const url = await namesServer(t);
   const expectError = async (s: Session, code: string, match?: RegExp) => {
     const [err] = (await once(s, 'error')) as [Error];
@@ -172,6 +172,21 @@ test('errors: unknown name, name server unreachable, nobody at the address, bad 
     new RegExp(`${NAME}.*ECONNREFUSED`),
   );
   assert.ok(performance.now() - started >= 600);
+  await owner.publish({ name: NAME, addresses: [] });
+  await expectError(
+    connect({ name: NAME, names: url, ...fast, connectTimeoutMs: 300 }),
+    'ROAM_CONNECT_TIMEOUT',
+    /lists no address/,
+  );
+  // A record not signed by the key the client pinned for the name: never used.
+  await expectError(
+    connect({
+      name: NAME,
+      names: { server: url, pins: { [NAME]: generateKeyPair().publicKey } },
+      ...fast,
+    }),
+    'ROAM_NAMES_UNTRUSTED',
+  );
   assert.throws(
     () => connect({ name: NAME }),
     (e) => isRoamError(e, 'ROAM_BAD_INPUT'),

@@ -190,7 +190,12 @@ export class NameDial {
         ),
       );
     }
-    const tried = this.failures.length ? this.failures.slice(-6).join('; ') : 'no attempt answered';
+    const empty = this.state === 'dialing' && this.record.addresses.length === 0;
+    const tried = this.failures.length
+      ? this.failures.slice(-6).join('; ')
+      : empty
+        ? 'its record lists no address (the host is not reachable now)'
+        : 'no attempt answered';
     const lookup = this.lastLookupError ? `; last lookup: ${this.lastLookupError.message}` : '';
     const version = this.state === 'dialing' ? ` (record version ${this.record.version})` : '';
     this.fail(

@@ -106,13 +106,13 @@ export class AddressWatcher extends EventEmitter<{ change: [AddressChange]; erro
         child.once('exit', (code, signal) => {
           if (this.child !== child) return;
           this.child = undefined;
-          this.emit(
-            'error',
-            new RoamError(
-              'ROAM_MOBILITY_MONITOR_EXITED',
-              `\`ip monitor\` exited (${signal ?? code}); polling every ${this.opts.intervalMs} ms instead`,
-            ),
+          const err = new RoamError(
+            'ROAM_MOBILITY_MONITOR_EXITED',
+            `\`ip monitor\` exited (${signal ?? code}); polling every ${this.opts.intervalMs} ms instead`,
           );
+          // Not fatal (it polls from now on): without a listener, a log line instead of a throw.
+          if (this.listenerCount('error') > 0) this.emit('error', err);
+          else rootLogger().warn({ err: err.message }, 'address watcher');
           this.startPoll();
         });
         // Anything that changed while the monitor was starting.

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isRoamError, RoamError } from '../errors.js';
+import { rootLogger } from '../log/logger.js';
 import type { NamesClient, PublishFields } from '../names/client/client.js';
 import type { Address, Iface, NameRecord } from '../names/record.js';
 import type { AddressWatcher } from './address-watcher.js';
@@ -117,7 +118,7 @@ export class NamePublisher extends EventEmitter<{ published: [Published]; error:
         if (this.isClosed()) return;
         const transient = isRoamError(err) && TRANSIENT.has(err.code);
         if (!transient || attempt >= tries) {
-          this.emit('error', err as Error);
+          this.report(err as Error);
           break;
         }
         await new Promise<void>((resolve) => {
@@ -137,6 +138,12 @@ export class NamePublisher extends EventEmitter<{ published: [Published]; error:
       this.state = 'debouncing';
       void this.publish();
     }
+  }
+
+  /** A background job: without an 'error' listener its failure is logged, not thrown. */
+  private report(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else rootLogger().warn({ name: this.opts.name, err: err.message }, 'name publish failed');
   }
 
   private isClosed(): boolean {

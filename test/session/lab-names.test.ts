@@ -84,7 +84,16 @@ interface Done {
   received: { length: number; sha256: string };
 }
 
-async function bothMove(watchName: boolean): Promise<void> {
+/**
+ * `order`: 'client-then-detect': both addresses change, then the client finds its path dead;
+ * 'detached-then-client': the server vanishes, the client finds its path dead, and only then
+ * does the client's own address change (its watch stream, opened from the old address when
+ * the path died, is then silently dead and must be reopened).
+ */
+async function bothMove(
+  watchName: boolean,
+  order: 'client-then-detect' | 'detached-then-client' = 'client-then-detect',
+): Promise<void> {
   const rho = watchName ? 60_000 : 1000;
   await withLab(topology(), async (lab) => {
     const names = new Probe(lab, 'names', ['0.0.0.0', '7447'], NAMES);
@@ -119,7 +128,7 @@ async function bothMove(watchName: boolean): Promise<void> {
       );
       // The server's address changes (it does not know yet), then the client's.
       const serverTo = await renumber(lab, 'srv', 'b');
-      await renumber(lab, 'wifi', 'a');
+      if (order === 'client-then-detect') await renumber(lab, 'wifi', 'a');
       const migrating = await c.next((e) => e.event === 'migrating', 10_000, 'path found dead');
       // The client tries where the server was, and fails: the server is not there any more.
       await c.waitFor(
@@ -127,6 +136,7 @@ async function bothMove(watchName: boolean): Promise<void> {
         10_000,
         'an attempt at the old address',
       );
+      if (order === 'detached-then-client') await renumber(lab, 'wifi', 'a');
       // The server comes back, at its new address: it listens there and publishes it.
       s.send(`move ${serverTo}`);
       const moving = await s.waitFor((e) => e.event === 'moving', 10_000, 'moving');
@@ -154,8 +164,8 @@ async function bothMove(watchName: boolean): Promise<void> {
       const recovery = at(first) - at(moving);
       const bound = q + w + 2 * rtt;
       console.log(
-        `# both moved, ${watchName ? 'watch' : 'lookup every attempt'}: first new byte ${recovery.toFixed(0)} ms after both were reachable; ` +
-          `q ${q.toFixed(1)} ms (cold ${(lookup.coldMs as number).toFixed(1)}), w ${w.toFixed(1)} ms, RTT ${rtt.toFixed(1)} ms: q + w + 2 RTT = ${bound.toFixed(0)} ms` +
+        `# both moved (${order}), ${watchName ? 'watch' : 'lookup every attempt'}: first new byte ${recovery.toFixed(0)} ms after both were reachable; ` +
+          `q ${q.toFixed(1)} ms (cold ${(lookup.coldMs as number).toFixed(1)}), w ${w.toFixed(1)} ms (${String(published.tries)} tries), RTT ${rtt.toFixed(1)} ms: q + w + 2 RTT = ${bound.toFixed(0)} ms` +
           (watchName ? '' : `, ρ + q + w + 2 RTT = ${(rho + bound).toFixed(0)} ms (ρ ${rho} ms)`) +
           `; ratio to q + w + 2 RTT ${(recovery / bound).toFixed(2)}`,
       );
@@ -231,4 +241,6 @@ describe('both ends move and meet again through the name service', { skip }, () 
   test('with a watch: the client learns the new address when it is published', () =>
     bothMove(true));
   test('without a watch: each retry looks the name up', () => bothMove(false));
+  test('the client moves while detached: its watch is reopened from the new address', () =>
+    bothMove(true, 'detached-then-client'));
 });

@@ -9,6 +9,7 @@ import type { Endpoint } from '../options.js';
 import type { Session } from '../session.js';
 import { endpointsOf, listsEndpoint } from './endpoints.js';
 import { type Follow, followName } from './follow.js';
+import { onLocalAddressChange } from './local-change.js';
 
 /** The name service to use: a client (shared, left open), or a server URL or client options. */
 export type NamesOption = NamesClient | string | NamesClientOptions;
@@ -109,13 +110,26 @@ export class NameLocator extends EventEmitter<{ record: [NameRecord]; closed: []
         serverMoved();
     });
     // Before the driver's own listener: its first attempt must not trust a dead stream.
-    // Our address may have changed with the path: pooled connections and the watch stream
-    // would then be silently dead.
-    session.prependListener('migrating', () => {
+    // Our address may have changed with the path, or may change while we are detached:
+    // pooled connections to the name server and the watch stream would then be silently dead.
+    const reopen = () => {
       this.client.dropIdleConnections();
       this.follower?.restart();
+    };
+    let stopPolling: (() => void) | undefined;
+    const attached = () => {
+      stopPolling?.();
+      stopPolling = undefined;
+    };
+    session.prependListener('migrating', () => {
+      reopen();
+      stopPolling ??= onLocalAddressChange(reopen);
     });
-    session.once('close', () => this.close());
+    session.on('migrated', attached);
+    session.once('close', () => {
+      attached();
+      this.close();
+    });
   }
 
   close(): void {

@@ -19,6 +19,8 @@ import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
 import { parseTopology } from '../src/lab/topology/load.js';
 import { publish } from './report.js';
+import { LOCAL_POLL_MS } from '../src/session/names/local-change.js';
+import { monoMs } from './workers/clock.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
 
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'named-peer.js');
@@ -114,8 +116,13 @@ async function trial(lab: Lab, server: LinesProcess, client: LinesProcess): Prom
   const sfrom = server.mark;
   const serverTo = await renumber(lab, 'srv', 'b');
   await renumber(lab, 'wifi', 'a');
+  const renumbered = monoMs();
   const migrating = await client.waitFor(isEvent('migrating'), { from, what: 'migrating' });
-  await client.waitFor((e) => e.event === 'reconnecting' && e.t >= migrating.t, {
+  // The client is back (at its new address) once it has tried the old server address from
+  // there, and once its host has noticed its own new address (it checks every 250 ms while
+  // detached: the path may have been found dead before the client's renumber finished).
+  const settled = Math.max(migrating.t, renumbered + LOCAL_POLL_MS + 50);
+  await client.waitFor((e) => e.event === 'reconnecting' && e.t >= settled, {
     from,
     what: 'an attempt at the old address',
   });
@@ -240,7 +247,8 @@ const rows = results.flatMap((r) =>
       medianMs: median(recovery),
       maxMs: Math.max(...recovery),
       medianToBound: median(recovery) / bound,
-      withinBound: recovery.filter((x) => x <= bound).length,
+      // Each trial against its own bound (its own w).
+      withinBound: m.trials.filter((t) => t.recoveryMs <= bound - w + t.wMs).length,
       trials: recovery.length,
       corrupt: m.trials.reduce((n, t) => n + t.corrupt, 0),
     };
@@ -252,9 +260,9 @@ const f1 = (x: number) => x.toFixed(1);
 const md = [
   '## names-mobility',
   '',
-  `Both ends of a roam session move and meet again through the name service, in the lab (client ── wifi (RTT) ── router ── srv ── server; the name server 10 ms RTT from the router). The server streams 8 Mbit/s to a client that connected by name (RECONNECT off). Each trial: the server's address changes, then the client's; the client finds its path dead (keepalive 50 ms, dead after 300 ms + 2 RTT) and tries the old address; at a random moment of its retry cycle (ρ ${RHO} ms) the server listens at its new address and publishes it. Measured: from then (both reachable) to the first new byte at the client; ${REPEAT} trials per row. Bound: q + w + 2 RTT with the watch, ρ + q + w + 2 RTT with a lookup before each retry (msocket §III-B3), with q a warm lookup from the client (cold: the first, with its TCP handshake), w the server's publish and RTT the lowest of 20 pings, all measured in the same run.`,
+  `Both ends of a roam session move and meet again through the name service, in the lab (client ── wifi (RTT) ── router ── srv ── server; the name server 10 ms RTT from the router). The server streams 8 Mbit/s to a client that connected by name (RECONNECT off). Each trial: the server's address changes, then the client's; the client finds its path dead (keepalive 50 ms, dead after 300 ms + 2 RTT) and tries the old address; at a random moment of its retry cycle (ρ ${RHO} ms) the server listens at its new address and publishes it. Measured: from then (both reachable) to the first new byte at the client; ${REPEAT} trials per row. Bound: q + w + 2 RTT with the watch, ρ + q + w + 2 RTT with a lookup before each retry (msocket §III-B3), with q a warm lookup from the client (cold: the first, with its TCP handshake), w the server's publish (median; each trial is also checked against its own w) and RTT the lowest of 20 pings, all measured in the same run.`,
   '',
-  '| RTT ms | mode | ping RTT ms | q ms (cold) | w ms | bound ms | median ms | max ms | median / bound | within bound |',
+  '| RTT ms | mode | ping RTT ms | q ms (cold) | w ms | bound ms | median ms | max ms | median / bound | trials within their bound |',
   '|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map(
     (r) =>

@@ -140,8 +140,11 @@ class ClientDriver {
    */
   serverMoved(to?: { host: string; port: number }): void {
     if (to) this.override = { ...to, localAddress: this.localAddress };
-    if (this.session.state === 'open') this.session.dropPaths('server moved');
-    else this.kick();
+    if (this.session.state === 'open') return this.session.dropPaths('server moved');
+    // Attempts still connecting go where the server was (a black hole holds them until the
+    // connect timeout): abandon them, and start one now even if they filled the limit.
+    for (const s of this.attempts) if (s.connecting) s.destroy(new Error('the server moved'));
+    this.kick(true);
   }
 
   async open(): Promise<void> {
@@ -241,7 +244,7 @@ class ClientDriver {
   }
 
   /** Starts an attempt now and schedules the next one ρ later, until one succeeds. */
-  private kick(): void {
+  private kick(force = false): void {
     if (!this.migrating || this.session.destroyed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.kick(), this.opts.retryIntervalMs);
@@ -251,7 +254,7 @@ class ClientDriver {
       16,
       Math.ceil(this.opts.connectTimeoutMs / this.opts.retryIntervalMs) + 1,
     );
-    if (this.pending < limit) void this.attempt();
+    if (force || this.pending < limit) void this.attempt();
   }
 
   private async attempt(): Promise<void> {

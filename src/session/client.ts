@@ -6,6 +6,7 @@ import { rootLogger } from '../log/logger.js';
 import { ErrorCode } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
 import { NameDial } from './names/dial.js';
+import { listsEndpoint } from './names/endpoints.js';
 import { type ConnectTo, NameLocator, type NamesOption } from './names/locator.js';
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame } from './handshake.js';
@@ -102,15 +103,16 @@ function connectSocket(
 class ClientDriver {
   private counter = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private attempts = new Set<Socket>();
+  /** Attempts in flight, with where each goes. */
+  private attempts = new Map<Socket, Endpoint>();
   private pending = 0;
   private migrating = false;
   /** Where RECONNECT said the server is now; tried before anything else. */
   private override: Endpoint | undefined;
   /** The server endpoint that last worked: without a resolve() hook, where we go back to. */
   private current: Endpoint | undefined;
-  /** An attempt is in its HELLO/WELCOME exchange: others must not replace its path. */
-  private handshaking = false;
+  /** The attempt in its HELLO/WELCOME exchange: others must not replace its path. */
+  private handshaking: Socket | undefined;
   private attemptCount = 0;
   private control: ClientControl | undefined;
 
@@ -138,12 +140,22 @@ class ClientDriver {
    * The server moved (RECONNECT, or a new name record): go to its new address now (`to`, or
    * wherever resolve() says), even if the old path looks alive.
    */
-  serverMoved(to?: { host: string; port: number }): void {
+  serverMoved(
+    to?: { host: string; port: number },
+    /** Whether an endpoint is still where the server is (default: it is `to`). */
+    current: (at: Endpoint) => boolean = (at) => at.host === to?.host && at.port === to.port,
+  ): void {
     if (to) this.override = { ...to, localAddress: this.localAddress };
     if (this.session.state === 'open') return this.session.dropPaths('server moved');
-    // Attempts still connecting go where the server was (a black hole holds them until the
-    // connect timeout): abandon them, and start one now even if they filled the limit.
-    for (const s of this.attempts) if (s.connecting) s.destroy(new Error('the server moved'));
+    // Attempts to where the server was (a black hole holds them until the connect timeout, a
+    // mute listener until the handshake's): abandon them, and start one now even if they
+    // filled the limit.
+    for (const [socket, at] of this.attempts) {
+      if (current(at)) continue;
+      if (this.handshaking === socket) this.handshaking = undefined;
+      socket.on('error', () => undefined); // between connect and flowpath nobody listens
+      socket.destroy(new Error('the server moved'));
+    }
     this.kick(true);
   }
 
@@ -259,7 +271,6 @@ class ClientDriver {
 
   private async attempt(): Promise<void> {
     let socket: Socket | undefined;
-    let ownsHandshake = false;
     let tracked: Socket | undefined;
     this.pending++;
     try {
@@ -276,7 +287,7 @@ class ClientDriver {
         this.pinnedKey,
         (created) => {
           tracked = created;
-          this.attempts.add(created);
+          this.attempts.set(created, target);
         },
       );
       // Another attempt got through first and is attaching: an attach of ours would replace
@@ -285,7 +296,7 @@ class ClientDriver {
         socket.destroy();
         return;
       }
-      this.handshaking = ownsHandshake = true;
+      this.handshaking = socket;
       const path = new Flowpath(socket, this.opts);
       const clientNonce = nonce();
       const counter = ++this.counter;
@@ -341,7 +352,7 @@ class ClientDriver {
       this.override = undefined;
       this.current = { host: target.host, port: target.port };
       this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
-      for (const other of this.attempts) if (other !== socket) other.destroy();
+      for (const other of this.attempts.keys()) if (other !== socket) other.destroy();
       this.session.adoptPath(path, welcome.received, welcome.recvWindow);
     } catch (err) {
       const code = err instanceof RoamError ? err.code : 'ROAM_CONNECT_FAILED';
@@ -353,7 +364,7 @@ class ClientDriver {
         this.session.destroy(err as Error);
     } finally {
       this.pending--;
-      if (ownsHandshake) this.handshaking = false;
+      if (socket && this.handshaking === socket) this.handshaking = undefined;
       if (tracked) this.attempts.delete(tracked);
     }
   }
@@ -362,7 +373,7 @@ class ClientDriver {
     this.migrating = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    for (const s of this.attempts) s.destroy();
+    for (const s of this.attempts.keys()) s.destroy();
     this.attempts.clear();
     this.control?.close();
   }
@@ -429,7 +440,9 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
           intervalMs: opts.retryIntervalMs,
         }).run()),
   );
-  locator?.follow(session, () => driver.serverMoved());
+  locator?.follow(session, (record) =>
+    driver.serverMoved(undefined, (at) => listsEndpoint(record, at.host, at.port)),
+  );
   if (onConnect) session.once('connect', onConnect);
   driver.open().catch((err: Error) => session.destroy(err));
   return session;

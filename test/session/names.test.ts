@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
 import { isRoamError } from '../../src/errors.js';
 import { NamesClient } from '../../src/names/client/client.js';
@@ -199,4 +201,94 @@ test('errors: unknown name, name server unreachable, nobody at the address, untr
     () => connect({ name: 'Not A Name', names: url }),
     (e) => isRoamError(e, 'ROAM_NAMES_BAD_NAME'),
   );
+});
+
+/**
+ * An address that swallows SYNs, on loopback: a listener (backlog 1) in a child process that
+ * never accepts (its event loop is blocked), with its accept queue filled. A connect to it
+ * stays in SYN-SENT, as one to an address a server has left.
+ */
+async function blackHole(t: TestContext): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [
+      '-e',
+      `const s = require('net').createServer();
+       s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+         process.stdout.write(s.address().port + '\\n');
+         setImmediate(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0));
+       });`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  t.after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  const [line] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
+  const port = Number(line);
+  // Fill its accept queue (backlog + 1 connections): later SYNs are dropped by the kernel.
+  for (let i = 0; i < 2; i++) {
+    const filler = netConnect({ host: '127.0.0.1', port });
+    filler.on('error', () => undefined); // reset when the child is killed
+    t.after(() => filler.destroy());
+    await once(filler, 'connect');
+  }
+  return port;
+}
+
+test('news that the server moved abandons attempts hung on its old addresses', async (t) => {
+  const url = await namesServer(t);
+  const key = generateKeyPair();
+  const { server, next } = await namedServer(t, url, key);
+  const { port } = await server.listen({ host: '127.0.0.1', port: 0 });
+  const owner = namesClient(t, url, key);
+  const hole = await blackHole(t);
+  let hung = 0;
+  const waiting: { n: number; resolve: () => void }[] = [];
+  const hungAt = (n: number) =>
+    new Promise<void>((resolve) => (hung >= n ? resolve() : waiting.push({ n, resolve })));
+  // ρ 60 s and a connect timeout of 5 s allow two attempts at once: once two hang, only the
+  // news itself can start a third before a minute has passed.
+  const client = connect({
+    name: NAME,
+    names: url,
+    keepaliveIntervalMs: 50,
+    deadAfterMs: 300,
+    retryIntervalMs: 60_000,
+    connectTimeoutMs: 5000,
+    control: false,
+    socketFactory: (to) => {
+      const socket = netConnect({ host: to.host, port: to.port });
+      if (to.port === hole) {
+        hung++;
+        for (const w of waiting.filter((x) => hung >= x.n)) w.resolve();
+      }
+      return socket;
+    },
+  });
+  t.after(() => client.destroy());
+  const peer = await next();
+  if (client.state === 'connecting') await once(client, 'connect');
+  const got = readAll(client);
+  const part1 = Buffer.alloc(64 * 1024, 1);
+  peer.write(part1);
+  const at = (p: number) => [{ ip: '127.0.0.1', port: p, iface: 'other' as const, priority: 0 }];
+  // The record moves the server into the black hole twice: two attempts hang there.
+  const migrating = once(client, 'migrating');
+  await owner.publish({ name: NAME, addresses: at(hole) });
+  await migrating;
+  await hungAt(1);
+  await owner.publish({ name: NAME, addresses: at(hole) });
+  await hungAt(2);
+  // Then the record says where the server really is.
+  const migrated = once(client, 'migrated');
+  await owner.publish({ name: NAME, addresses: at(port) });
+  await migrated;
+  const part2 = Buffer.alloc(64 * 1024, 2);
+  peer.end(part2);
+  client.end();
+  const all = Buffer.concat([part1, part2]);
+  assert.deepEqual(await got, { length: all.length, sha256: sha256(all) });
 });

@@ -100,14 +100,14 @@ export class NameLocator extends EventEmitter<{ record: [NameRecord]; closed: []
    * driver reconnects at once); when the session loses its flowpath the watch is reopened
    * (its stream may have died with our old address). Ends with the session.
    */
-  follow(session: Session, serverMoved: () => void): void {
+  follow(session: Session, serverMoved: (record: NameRecord) => void): void {
     this.on('record', (record) => {
-      if (session.state === 'detached') return serverMoved();
+      if (session.state === 'detached') return serverMoved(record);
       if (session.state !== 'open') return;
       const host = session.remoteAddress;
       const port = session.remotePort;
       if (host !== undefined && port !== undefined && !listsEndpoint(record, host, port))
-        serverMoved();
+        serverMoved(record);
     });
     // Before the driver's own listener: its first attempt must not trust a dead stream.
     // Our address may have changed with the path, or may change while we are detached:

@@ -11,6 +11,9 @@ test('the package root exports the session API, used as with net', async (t) => 
     'EmulatedLink',
     'NamesClient',
     'RoamError',
+    'publishServerName',
+    'watchAddresses',
+    'NamePublisher',
   ] as const) {
     assert.equal(typeof roam[name], 'function', name);
   }

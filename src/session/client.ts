@@ -5,6 +5,9 @@ import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
+import { NameDial } from './names/dial.js';
+import { listsEndpoint } from './names/endpoints.js';
+import { type ConnectTo, NameLocator, type NamesOption } from './names/locator.js';
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame } from './handshake.js';
 import {
@@ -47,6 +50,15 @@ export interface ConnectOptions extends Partial<SessionOptions> {
   control?: boolean;
   /** TLS 1.3 flowpaths, verified by CA and name or by a pinned public key. */
   tls?: ClientTlsOptions;
+  /**
+   * Connect to a name instead of host and port: resolved through `names` (verified records
+   * only), and looked up again whenever the server may have moved (docs/session.md).
+   */
+  name?: string;
+  /** The name service: a NamesClient, or its server URL, or NamesClient options. */
+  names?: NamesOption;
+  /** Follow the server's name with a watch while the session lives. Default true. */
+  watchName?: boolean;
 }
 
 const defaultFactory: SocketFactory = (to) =>
@@ -105,15 +117,16 @@ function connectSocket(
 class ClientDriver {
   private counter = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private attempts = new Set<Socket>();
+  /** Attempts in flight, with where each goes. */
+  private attempts = new Map<Socket, Endpoint>();
   private pending = 0;
   private migrating = false;
   /** Where RECONNECT said the server is now; tried before anything else. */
   private override: Endpoint | undefined;
   /** The server endpoint that last worked: without a resolve() hook, where we go back to. */
   private current: Endpoint | undefined;
-  /** An attempt is in its HELLO/WELCOME exchange: others must not replace its path. */
-  private handshaking = false;
+  /** The attempt in its HELLO/WELCOME exchange: others must not replace its path. */
+  private handshaking: Socket | undefined;
   private attemptCount = 0;
   private control: ClientControl | undefined;
   private nextPathId = 1;
@@ -137,15 +150,12 @@ class ClientDriver {
     private readonly pinnedKey: string | undefined,
     /** True when the application gave resolve(): it, not the last endpoint, is the authority. */
     private readonly resolveIsAuthority: boolean,
+    /** Opens the first connection instead of one attempt to target() (connect by name). */
+    private readonly dial?: (
+      connectTo: ConnectTo,
+    ) => Promise<{ socket: Socket; endpoint: Endpoint }>,
   ) {
-    if (useControl) {
-      this.control = new ClientControl(session, (to) => {
-        // The server moved: go to its new address now, even if the old path looks alive.
-        this.override = { host: to.host, port: to.port };
-        if (session.state === 'open') session.dropPaths('server moved');
-        else this.kick();
-      });
-    }
+    if (useControl) this.control = new ClientControl(session, (to) => this.serverMoved(to));
     session.on('migrating', () => this.startMigration());
     session.once('close', () => this.stop());
     session.on('peer-addresses', (list: Endpoint[]) => {
@@ -313,7 +323,7 @@ class ClientDriver {
       this.pinnedKey,
       (created) => {
         tracked = created;
-        this.attempts.add(created);
+        this.attempts.set(created, target);
       },
     ).finally(() => {
       if (tracked) this.attempts.delete(tracked);
@@ -392,14 +402,53 @@ class ClientDriver {
     throw new RoamError('ROAM_PATH_LIMIT', 'no free path id');
   }
 
+  /**
+   * The server moved (RECONNECT, or a new name record): go to its new address now (`to`, or
+   * wherever resolve() says), even if the old path looks alive.
+   */
+  serverMoved(
+    to?: { host: string; port: number },
+    /** Whether an endpoint is still where the server is (default: it is `to`). */
+    current: (at: Endpoint) => boolean = (at) => at.host === to?.host && at.port === to.port,
+  ): void {
+    if (to) this.override = { host: to.host, port: to.port };
+    if (this.session.state === 'open') return this.session.dropPaths('server moved');
+    // Attempts to where the server was (a black hole holds them until the connect timeout, a
+    // mute listener until the handshake's): abandon them, and start one now even if they
+    // filled the limit.
+    for (const [socket, at] of this.attempts) {
+      if (current(at)) continue;
+      if (this.handshaking === socket) this.handshaking = undefined;
+      socket.on('error', () => undefined); // between connect and flowpath nobody listens
+      socket.destroy(new Error('the server moved'));
+    }
+    this.kick(true);
+  }
+
   async open(): Promise<void> {
-    const target = await this.target();
-    const socket = await connectSocket(
-      this.factory,
-      target,
-      this.opts.connectTimeoutMs,
-      this.pinnedKey,
-    );
+    const { socket, endpoint: target } = this.dial
+      ? await this.dial((to, ms, signal) =>
+          connectSocket(
+            this.factory,
+            { ...to, localAddress: to.localAddress ?? this.localAddress },
+            ms,
+            this.pinnedKey,
+            (s) =>
+              signal.addEventListener('abort', () => {
+                s.on('error', () => undefined); // it may have connected: nobody listens then
+                s.destroy(new Error('superseded by a newer name record'));
+              }),
+          ),
+        )
+      : await this.target().then(async (endpoint) => ({
+          endpoint,
+          socket: await connectSocket(
+            this.factory,
+            endpoint,
+            this.opts.connectTimeoutMs,
+            this.pinnedKey,
+          ),
+        }));
     const path = new Flowpath(socket, this.opts);
     const share = newKeyShare();
     const clientNonce = nonce();
@@ -455,7 +504,7 @@ class ClientDriver {
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
-    this.pairOf(target.localAddress, this.current).pathId = 0;
+    this.pairOf(target.localAddress ?? this.localAddress, this.current).pathId = 0;
     this.session.adoptPath(path, welcome.received, welcome.recvWindow);
   }
 
@@ -476,7 +525,7 @@ class ClientDriver {
   }
 
   /** Starts an attempt now and schedules the next one ρ later, until one succeeds. */
-  private kick(): void {
+  private kick(force = false): void {
     if (!this.migrating || this.session.destroyed) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.kick(), this.opts.retryIntervalMs);
@@ -486,12 +535,11 @@ class ClientDriver {
       16,
       Math.ceil(this.opts.connectTimeoutMs / this.opts.retryIntervalMs) + 1,
     );
-    if (this.pending < limit) void this.attempt();
+    if (force || this.pending < limit) void this.attempt();
   }
 
   private async attempt(): Promise<void> {
     let socket: Socket | undefined;
-    let ownsHandshake = false;
     let tracked: Socket | undefined;
     this.pending++;
     try {
@@ -508,7 +556,7 @@ class ClientDriver {
         this.pinnedKey,
         (created) => {
           tracked = created;
-          this.attempts.add(created);
+          this.attempts.set(created, target);
         },
       );
       // Another attempt got through first and is attaching: an attach of ours would replace
@@ -517,7 +565,7 @@ class ClientDriver {
         socket.destroy();
         return;
       }
-      this.handshaking = ownsHandshake = true;
+      this.handshaking = socket;
       const path = new Flowpath(socket, this.opts);
       const pathId = this.allocPathId();
       const clientNonce = nonce();
@@ -574,7 +622,7 @@ class ClientDriver {
       this.override = undefined;
       this.current = { host: target.host, port: target.port };
       this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
-      for (const other of this.attempts) if (other !== socket) other.destroy();
+      for (const other of this.attempts.keys()) if (other !== socket) other.destroy();
       path.pathId = pathId;
       for (const pair of this.pairs.values()) pair.pathId = undefined;
       this.pairOf(target.localAddress, this.current).pathId = pathId;
@@ -589,7 +637,7 @@ class ClientDriver {
         this.session.destroy(err as Error);
     } finally {
       this.pending--;
-      if (ownsHandshake) this.handshaking = false;
+      if (socket && this.handshaking === socket) this.handshaking = undefined;
       if (tracked) this.attempts.delete(tracked);
     }
   }
@@ -598,7 +646,7 @@ class ClientDriver {
     this.migrating = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    for (const s of this.attempts) s.destroy();
+    for (const s of this.attempts.keys()) s.destroy();
     this.attempts.clear();
     this.control?.close();
     for (const pair of this.pairs.values()) if (pair.timer) clearTimeout(pair.timer);
@@ -636,7 +684,20 @@ interface PathPair {
 export function connect(options: ConnectOptions, onConnect?: () => void): Session {
   const opts = resolveSessionOptions(options);
   const { host, port } = options;
+  if (options.name !== undefined && (host !== undefined || options.resolve)) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      'connect takes a name or { host, port } or a resolve() hook, not several',
+    );
+  }
+  if (options.name !== undefined && !options.names) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `connect({ name: "${options.name}" }) needs names: a NamesClient or the name server URL`,
+    );
+  }
   if (
+    options.name === undefined &&
     !options.resolve &&
     (typeof host !== 'string' ||
       !Number.isInteger(port) ||
@@ -645,10 +706,9 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
   ) {
     throw new RoamError(
       'ROAM_BAD_INPUT',
-      'connect needs { host, port } (port 1..65535) or a resolve() hook',
+      'connect needs { host, port } (port 1..65535), { name, names } or a resolve() hook',
     );
   }
-  const resolveTarget = options.resolve ?? (() => ({ host: host as string, port: port as number }));
   const locals = options.localAddresses ?? [options.localAddress];
   if (
     !Array.isArray(locals) ||
@@ -666,6 +726,18 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
       'ROAM_BAD_INPUT',
       `maxFlowpaths must be an integer 1..1024, got ${maxFlowpaths}`,
     );
+  const locator =
+    options.name !== undefined
+      ? new NameLocator({
+          name: options.name,
+          names: options.names as NamesOption,
+          watch: options.watchName,
+        })
+      : undefined;
+  const resolveTarget =
+    (locator && (() => locator.next())) ??
+    options.resolve ??
+    (() => ({ host: host as string, port: port as number }));
   const session = new Session({
     role: 'client',
     options: opts,
@@ -680,7 +752,16 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
     maxFlowpaths,
     options.control ?? true,
     options.tls?.pinnedKey,
-    options.resolve !== undefined,
+    options.resolve !== undefined || locator !== undefined,
+    locator &&
+      ((connectTo) =>
+        new NameDial(locator, connectTo, {
+          timeoutMs: opts.connectTimeoutMs,
+          intervalMs: opts.retryIntervalMs,
+        }).run()),
+  );
+  locator?.follow(session, (record) =>
+    driver.serverMoved(undefined, (at) => listsEndpoint(record, at.host, at.port)),
   );
   if (onConnect) session.once('connect', onConnect);
   driver.open().catch((err: Error) => session.destroy(err));

@@ -38,6 +38,13 @@ export class ServerControl {
     socket.unref();
   }
 
+  /** Where RECONNECT goes out from (and acknowledgments come back to). */
+  address(): { host: string; port: number } | undefined {
+    if (!this.socket) return undefined;
+    const a = this.socket.address();
+    return { host: a.address, port: a.port };
+  }
+
   reconnect(session: Session, to: { host: string; port: number }): Promise<ReconnectResult> {
     const peer = session.peerControl;
     const socket = this.socket;

@@ -15,3 +15,5 @@ export {
 } from './session.js';
 export type { SchedulerName } from '../multipath/scheduler.js';
 export { type ClientTlsOptions, publicKeyPin, type ServerTlsOptions } from './tls.js';
+export type { NamesOption } from './names/locator.js';
+export { publishServerName, type ServerNameOptions } from './names/server-name.js';

@@ -134,6 +134,11 @@ export class RoamServer extends EventEmitter<{
     return this.endpoint;
   }
 
+  /** The UDP control socket's address (published in the server's name record). */
+  controlAddress(): { host: string; port: number } | undefined {
+    return this.control.address();
+  }
+
   get sessionCount(): number {
     return this.sessions.size;
   }

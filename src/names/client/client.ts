@@ -58,6 +58,11 @@ export class NamesClient {
     this.trust = new Trust(this.cache, this.clock, pins, (user) => this.resolve(user));
   }
 
+  /** The name server's URL, as given. */
+  get server(): string {
+    return this.opts.server;
+  }
+
   /** The current record of a name, verified. `maxAgeMs` allows an answer from the cache. */
   async resolve(name: string, opts: { maxAgeMs?: number } = {}): Promise<NameRecord> {
     parseName(name);
@@ -144,6 +149,20 @@ export class NamesClient {
     for (const old of this.watches) if (old.state === 'closed') this.watches.delete(old);
     this.watches.add(w);
     return w;
+  }
+
+  /**
+   * After this host's address changed: closes idle kept-alive connections (silently dead on
+   * the old address) and reopens watch streams now, resuming without a gap.
+   */
+  addressChanged(): void {
+    this.dropIdleConnections();
+    for (const w of this.watches) w.reconnect();
+  }
+
+  /** Closes idle kept-alive connections to the name server (see addressChanged). */
+  dropIdleConnections(): void {
+    this.http.dropIdle();
   }
 
   close(): void {

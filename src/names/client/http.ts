@@ -86,6 +86,15 @@ export class JsonHttp {
     this.agent.destroy();
   }
 
+  /**
+   * Closes the idle kept-alive connections. After this host's address changed they are
+   * silently dead (bound to the old address): a request on one would wait for its timeout.
+   */
+  dropIdle(): void {
+    for (const sockets of Object.values(this.agent.freeSockets))
+      for (const socket of sockets ?? []) socket.destroy();
+  }
+
   private unreachable(err: Error): RoamError {
     return namesError(
       'ROAM_NAMES_UNREACHABLE',

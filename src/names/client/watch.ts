@@ -25,6 +25,8 @@ export interface WatchOptions {
   /** Errors the watch met: drops (it reconnects), refused events, a refused watch. */
   onError?: (err: Error) => void;
   onReset?: (reason: string) => void;
+  /** The stream is caught up (after the snapshot or a resumption): what follows is live. */
+  onSync?: () => void;
 }
 
 export type WatchState = 'connecting' | 'open' | 'waiting' | 'closed';
@@ -43,6 +45,8 @@ export class NameWatch {
   state: WatchState = 'connecting';
   /** Connections made so far (1 + reconnects). */
   connects = 0;
+  /** Times the stream caught up (first snapshot, then each resumption). */
+  syncs = 0;
   readonly ready: Promise<void>;
   private resolveReady!: () => void;
   private rejectReady!: (err: Error) => void;
@@ -89,6 +93,23 @@ export class NameWatch {
     clearTimeout(this.idle);
     this.req?.destroy();
     this.resolveReady();
+  }
+
+  /**
+   * Drops the stream and opens a new one now, resuming from the last event received whole.
+   * For a host whose address just changed: its old stream is silently dead (no TCP error)
+   * and would only be noticed after idleTimeoutMs.
+   */
+  reconnect(): void {
+    if (this.state === 'closed') return;
+    clearTimeout(this.timer);
+    clearTimeout(this.idle);
+    const req = this.req;
+    this.req = undefined; // its close and error events are ignored from here on
+    req?.destroy();
+    this.parser.reset();
+    this.attempts = 0;
+    this.connect();
   }
 
   private connect(): void {
@@ -174,7 +195,9 @@ export class NameWatch {
     switch (event.event) {
       case 'sync':
         this.attempts = 0;
+        this.syncs++;
         this.resolveReady();
+        this.opts.onSync?.();
         return;
       case 'reset':
         this.opts.onReset?.((JSON.parse(event.data) as { reason: string }).reason);

@@ -49,6 +49,8 @@ export interface Scheduler {
   pick(paths: readonly PathView[], chunk: number, backlog: number, now: number): number | undefined;
   /** May spare capacity of ready paths be used to re-send a slower path's bytes? */
   readonly reinjects: boolean;
+  /** May this path carry re-sent copies now? Default: any ready path. */
+  mayReinjectOn?(path: PathView, all: readonly PathView[]): boolean;
   /** Called when a single-path scheduler moves new data to another path. */
   onSwitch?: (from: number | undefined, to: number) => void;
 }
@@ -102,7 +104,10 @@ export interface BestPathOptions {
 }
 
 export interface BackupOptions {
-  /** Paths whose local address (or remote host) is listed are preferred. */
+  /**
+   * Paths whose local address, remote host or remote "host:port" is listed are preferred
+   * (the session marks them; see PathPolicy).
+   */
   prefer?: string[];
   /**
    * Bring in backups when the preferred paths would need longer than this to send what is
@@ -212,6 +217,11 @@ export class Backup implements Scheduler {
 
   constructor(opts: BackupOptions = {}) {
     this.demandMs = opts.demandMs ?? 500;
+  }
+
+  /** Copies stay on preferred paths while one is alive. */
+  mayReinjectOn(path: PathView, all: readonly PathView[]): boolean {
+    return path.preferred || !all.some((p) => p.preferred && p.alive);
   }
 
   pick(paths: readonly PathView[], chunk: number, backlog: number): number | undefined {

@@ -333,6 +333,7 @@ export class MultipathSender {
       let target: PathView | undefined;
       for (const v of views) {
         if (!v.ready || v.id === best.from.link.id) continue;
+        if (this.scheduler.mayReinjectOn && !this.scheduler.mayReinjectOn(v, views)) continue;
         if (arrival(v, bytes) < best.due && (!target || arrival(v, bytes) < arrival(target, bytes)))
           target = v;
       }

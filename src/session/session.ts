@@ -33,7 +33,7 @@ export type SessionState = 'connecting' | 'open' | 'detached' | 'closed';
 
 /**
  * Which flowpaths the backup scheduler prefers, what each costs and how much it may carry;
- * keys are a flowpath's local address or its remote host.
+ * keys are a flowpath's local address, its remote host, or its remote "host:port".
  */
 export interface PathPolicy {
   prefer?: string[];
@@ -161,6 +161,7 @@ export class Session extends Duplex {
 
   /** Changes the scheduler of a live session; it applies from the next chunk sent. */
   setScheduler(name: SchedulerName, opts?: SchedulerOptions): void {
+    if (opts?.backup?.prefer) this.mp.policy = { ...this.mp.policy, prefer: opts.backup.prefer };
     this.sender.scheduler = createScheduler(name, {
       bestPath: opts?.bestPath ?? this.mp.bestPath,
       backup: opts?.backup ?? {
@@ -170,6 +171,7 @@ export class Session extends Duplex {
     });
     this.mp.scheduler = name;
     this.watchScheduler();
+    this.sender.refreshPolicies();
     this.pump();
   }
 
@@ -474,9 +476,12 @@ export class Session extends Duplex {
 
   private policyOf(path: Flowpath): { preferred: boolean; cost: number; byteCap: number } {
     const policy = this.mp.policy;
-    const keys = [path.socket.localAddress, path.socket.remoteAddress].filter(
-      (k): k is string => typeof k === 'string',
-    );
+    const { localAddress, remoteAddress, remotePort } = path.socket;
+    const keys = [
+      localAddress,
+      remoteAddress,
+      remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort}`,
+    ].filter((k): k is string => typeof k === 'string');
     const find = (table: Record<string, number> | undefined) =>
       keys.map((k) => table?.[k]).find((v) => v !== undefined);
     return {

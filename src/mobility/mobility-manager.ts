@@ -4,7 +4,11 @@ import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import type { SchedulerName, SchedulerOptions } from '../multipath/scheduler.js';
 import type { PathPolicy } from '../session/session.js';
-import { type AddressWatcher, watchAddresses, type WatchAddressesOptions } from './address-watcher.js';
+import {
+  type AddressWatcher,
+  watchAddresses,
+  type WatchAddressesOptions,
+} from './address-watcher.js';
 import type { AddressChange, LocalAddress } from './local-addresses.js';
 import {
   type AddressVerdict,
@@ -27,7 +31,7 @@ import {
  *   (none) ──usable──▶ opening ──ok──▶ open ──path down / address gone──▶ (none)
  *                         │  ▲                      └──path down, still usable──▶ waiting
  *                         ▼  └────── retry timer ─────────────────────────────────┘
- *                      waiting (backoff 100 ms · 2^n, at most 5 s)
+ *                      waiting (backoff 50 ms · 2^n, at most 5 s)
  */
 export type ManagerState = 'running' | 'closed';
 export type SlotState = 'opening' | 'open' | 'waiting';
@@ -88,7 +92,7 @@ export interface MobilityManagerOptions {
   /** Options of the watcher the manager starts (netlink or poll, interval). */
   watch?: WatchAddressesOptions;
   clock?: ManagerClock;
-  /** First retry delay after a failed open, ms (doubles, at most maxRetryMs). Default 100. */
+  /** First retry delay after a failed open, ms (doubles, at most maxRetryMs). Default 50. */
   retryMs?: number;
   /** Default 5000. */
   maxRetryMs?: number;
@@ -160,7 +164,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
     super();
     this._policy = parsePolicy(opts.policy);
     this.clock = opts.clock ?? realClock;
-    this.retryMs = positive(opts.retryMs ?? 100, 'retryMs');
+    this.retryMs = positive(opts.retryMs ?? 50, 'retryMs');
     this.maxRetryMs = positive(opts.maxRetryMs ?? 5000, 'maxRetryMs');
     for (const a of watcher.addresses()) this.seen.add(a.address);
     watcher.on('change', this.onChange);
@@ -428,17 +432,20 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
       since,
       openedAt: 0,
     };
-    slot.timer = this.clock.setTimeout(() => {
-      if (m.slots.get(address) !== slot || !this.sessions.has(m.session)) return;
-      m.slots.delete(address);
-      if (m.session.state !== 'open') return; // reconcile runs again on 'migrated'
-      const present = m.session.paths.some(
-        (p) => p.state === 'open' && p.localAddress === address,
-      );
-      if (!present && this.usable(m).some((a) => a.address === address))
-        this.open(m, address, failures, since);
-      else this.reconcile(m);
-    }, Math.max(0, delay));
+    slot.timer = this.clock.setTimeout(
+      () => {
+        if (m.slots.get(address) !== slot || !this.sessions.has(m.session)) return;
+        m.slots.delete(address);
+        if (m.session.state !== 'open') return; // reconcile runs again on 'migrated'
+        const present = m.session.paths.some(
+          (p) => p.state === 'open' && p.localAddress === address,
+        );
+        if (!present && this.usable(m).some((a) => a.address === address))
+          this.open(m, address, failures, since);
+        else this.reconcile(m);
+      },
+      Math.max(0, delay),
+    );
     m.slots.set(address, slot);
     return delay;
   }
@@ -494,9 +501,10 @@ export async function createMobilityManager(
 ): Promise<MobilityManager> {
   // Validate before starting anything that would need stopping.
   parsePolicy(opts.policy);
-  positive(opts.retryMs ?? 100, 'retryMs');
+  positive(opts.retryMs ?? 50, 'retryMs');
   positive(opts.maxRetryMs ?? 5000, 'maxRetryMs');
-  const watcher: AddressSource | AddressWatcher = opts.watcher ?? (await watchAddresses(opts.watch));
+  const watcher: AddressSource | AddressWatcher =
+    opts.watcher ?? (await watchAddresses(opts.watch));
   try {
     return new MobilityManager(watcher, opts);
   } catch (err) {

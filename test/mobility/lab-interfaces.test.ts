@@ -70,8 +70,9 @@ async function session(
   watchMode: string,
   policy: object,
   during: (client: Probe) => Promise<void>,
+  serverArgs: string[] = [],
 ) {
-  const server = new Probe(lab, 'server', ['serve', '7600'], PEER);
+  const server = new Probe(lab, 'server', ['serve', '7600', ...serverArgs], PEER);
   let client: Probe | undefined;
   try {
     await server.waitFor((e) => e.event === 'listening');
@@ -92,7 +93,11 @@ async function session(
     assert.equal(s?.event, 'done', JSON.stringify(s));
     assert.deepEqual(s?.received, c?.sent, 'client → server: length and SHA-256');
     assert.deepEqual(c?.received, s?.sent, 'server → client: length and SHA-256');
-    assert.ok((c?.sent.length ?? 0) > 0 && (s?.sent.length ?? 0) > 0);
+    assert.ok((c?.sent.length ?? 0) > 0);
+    if (process.env.MOBILITY_DEBUG)
+      for (const e of client.events)
+        if (e.event !== 'progress' || process.env.MOBILITY_DEBUG === 'all')
+          process.stdout.write(`# ${JSON.stringify(e).slice(0, 600)}\n`);
     return { client: c as Done, server: s as Done, events: client.events };
   } finally {
     await Promise.all([client?.stop(), server.stop()]);
@@ -114,32 +119,26 @@ describe('mobility manager with real interface events', { skip }, () => {
       await withLab(topology(), async (lab) => {
         // The cellular network is not there yet.
         await lab.fault('cell', 'down', undefined, { side: 'a' });
-        const { server } = await session(lab, watchMode, {}, async (client) => {
+        const { server, client: clientDone } = await session(lab, watchMode, {}, async (client) => {
           await client.waitFor(
             (e) => e.event === 'progress' && (e.sent as number) > 1024 * 1024,
             20_000,
             'a first MiB',
           );
-          // (a) The network appears: address, link up, routes (what DHCP does).
+          // (a) The network appears: address, link up, routes (what DHCP does). Carrying
+          // data = the first bytes on the new flowpath in either direction.
           let t0 = abs();
-          const appeared = client.next(
-            (e) => e.event === 'first-up' && e.address === '10.2.0.2',
-            10_000,
-            'data on the new cellular flowpath',
-          );
+          const onNew = (e: ProbeEvent) =>
+            (e.event === 'first-up' || e.event === 'first-down') && e.address === '10.2.0.2';
+          const appeared = client.next(onNew, 10_000, 'data on the new cellular flowpath');
+          const seen = client.next((e) => e.event === 'change', 10_000, 'the address event');
           await lab.fault('cell', 'up');
-          const first = await appeared;
-          r.addMs = (first.at as number) - t0;
+          r.addMs = ((await appeared).at as number) - t0;
+          r.addEventMs = ((await seen).at as number) - t0;
           const added = await client.waitFor(
             (e) => e.event === 'path-added' && e.address === '10.2.0.2',
           );
           r.addPathUpMs = (added.at as number) - t0;
-          const down = await client.waitFor(
-            (e) => e.event === 'first-down' && e.address === '10.2.0.2',
-            10_000,
-            'server data on the new flowpath',
-          );
-          r.addDownMs = (down.at as number) - t0;
 
           // (b) The address vanishes.
           t0 = abs();
@@ -149,7 +148,9 @@ describe('mobility manager with real interface events', { skip }, () => {
             'the cellular flowpath removed',
           );
           await lab.exec('client', ['ip', 'addr', 'del', '10.2.0.2/24', 'dev', 'cell']);
-          r.removeMs = ((await removed).at as number) - t0;
+          const gone = await removed;
+          r.removeMs = (gone.at as number) - t0;
+          r.removeReactionMs = gone.ms as number;
           r.removeT0 = t0;
           await client.next(
             (e) => e.event === 'progress' && bytesOn(e, '10.2.0.2', 'delivered') === 0,
@@ -172,18 +173,22 @@ describe('mobility manager with real interface events', { skip }, () => {
             'the old address abandoned',
           );
           const renumberedTo = client.next(
-            (e) => e.event === 'first-up' && e.address === '10.2.0.3',
+            (e) => (e.event === 'first-up' || e.event === 'first-down') && e.address === '10.2.0.3',
             10_000,
             'data on the renumbered address',
           );
           const moved = await lab.fault('cell', 'renumber', '10.2.0.3');
           assert.equal(moved.to, '10.2.0.3');
-          r.renumberRemoveMs = ((await renumberedAway).at as number) - t0;
+          const away = await renumberedAway;
+          r.renumberRemoveMs = (away.at as number) - t0;
+          r.renumberRemoveReactionMs = away.ms as number;
           r.renumberAddMs = ((await renumberedTo).at as number) - t0;
           r.renumberT0 = t0;
         });
         r.uploadGapAfterRemoveMs = longestGap(server.gaps, r.removeT0 as number);
         r.uploadGapAfterRenumberMs = longestGap(server.gaps, r.renumberT0 as number);
+        r.downloadGapAfterRemoveMs = longestGap(clientDone.gaps, r.removeT0 as number);
+        r.downloadGapAfterRenumberMs = longestGap(clientDone.gaps, r.renumberT0 as number);
         delete r.removeT0;
         delete r.renumberT0;
       });
@@ -218,33 +223,39 @@ describe('mobility manager with real interface events', { skip }, () => {
     };
     const share: Record<string, number> = {};
     await withLab(topology(), async (lab) => {
-      await session(lab, 'netlink', wifiFirst, async (client) => {
-        await client.waitFor(
-          (e) => e.event === 'path-added' && e.address === '10.2.0.2',
-          10_000,
-          'the cellular flowpath',
-        );
-        // A window of 2 s on the first policy, from the first progress after the backup is up.
-        const a0 = await client.next((e) => e.event === 'progress');
-        const a1 = await client.next((e) => (e.at as number) >= (a0.at as number) + 2000, 10_000);
-        // The device starts moving: prefer cellular. Let the bytes in flight drain (0.5 s),
-        // then a window of 2 s.
-        client.send(JSON.stringify({ cmd: 'policy', policy: moving }));
-        const set = await client.next((e) => e.event === 'policy-set');
-        const b0 = await client.next(
-          (e) => e.event === 'progress' && (e.at as number) >= (set.at as number) + 500,
-          10_000,
-        );
-        const b1 = await client.next((e) => (e.at as number) >= (b0.at as number) + 2000, 10_000);
-        const b1p = e2p(client, b1);
-        const a1p = e2p(client, a1);
-        const d = (x: ProbeEvent, y: ProbeEvent, a: string) =>
-          bytesOn(y, a, 'delivered') - bytesOn(x, a, 'delivered');
-        share.wifiBefore = d(a0, a1p, '10.1.0.2');
-        share.cellBefore = d(a0, a1p, '10.2.0.2');
-        share.wifiAfter = d(b0, b1p, '10.1.0.2');
-        share.cellAfter = d(b0, b1p, '10.2.0.2');
-      });
+      await session(
+        lab,
+        'netlink',
+        wifiFirst,
+        async (client) => {
+          await client.waitFor(
+            (e) => e.event === 'path-added' && e.address === '10.2.0.2',
+            10_000,
+            'the cellular flowpath',
+          );
+          // A window of 2 s on the first policy, from the first progress after the backup is up.
+          const a0 = await client.next((e) => e.event === 'progress');
+          const a1 = await client.next((e) => (e.at as number) >= (a0.at as number) + 2000, 10_000);
+          // The device starts moving: prefer cellular. Let the bytes in flight drain (0.5 s),
+          // then a window of 2 s.
+          client.send(JSON.stringify({ cmd: 'policy', policy: moving }));
+          const set = await client.next((e) => e.event === 'policy-set');
+          const b0 = await client.next(
+            (e) => e.event === 'progress' && (e.at as number) >= (set.at as number) + 500,
+            10_000,
+          );
+          const b1 = await client.next((e) => (e.at as number) >= (b0.at as number) + 2000, 10_000);
+          const b1p = e2p(client, b1);
+          const a1p = e2p(client, a1);
+          const d = (x: ProbeEvent, y: ProbeEvent, a: string) =>
+            bytesOn(y, a, 'delivered') - bytesOn(x, a, 'delivered');
+          share.wifiBefore = d(a0, a1p, '10.1.0.2');
+          share.cellBefore = d(a0, a1p, '10.2.0.2');
+          share.wifiAfter = d(b0, b1p, '10.1.0.2');
+          share.cellAfter = d(b0, b1p, '10.2.0.2');
+        },
+        ['quiet'],
+      );
     });
     process.stdout.write(`# policy switch (bytes delivered per path): ${JSON.stringify(share)}\n`);
     const { wifiBefore = 0, cellBefore = 0, wifiAfter = 0, cellAfter = 0 } = share;
@@ -256,6 +267,7 @@ describe('mobility manager with real interface events', { skip }, () => {
 /** The last progress event at or before `e` (windows are measured on progress reports). */
 function e2p(client: Probe, e: ProbeEvent): ProbeEvent {
   const i = client.events.indexOf(e);
-  for (let j = i; j >= 0; j--) if (client.events[j]?.event === 'progress') return client.events[j] as ProbeEvent;
+  for (let j = i; j >= 0; j--)
+    if (client.events[j]?.event === 'progress') return client.events[j] as ProbeEvent;
   return e;
 }

@@ -66,7 +66,10 @@ test('real sessions: a new address carries data, a vanished one is dropped, byte
   await write(client, hash, 16 * MiB);
   await until(20 * MiB);
   const second = client.paths.find((p) => p.localAddress === '127.0.0.2');
-  assert.ok(second && (second.sentBytes ?? 0) > 0, `127.0.0.2 carried nothing: ${JSON.stringify(client.paths)}`);
+  assert.ok(
+    second && (second.sentBytes ?? 0) > 0,
+    `127.0.0.2 carried nothing: ${JSON.stringify(client.paths)}`,
+  );
 
   const removed = once(manager, 'path-removed') as Promise<[PathEvent & { reason: string }]>;
   watcher.set([LO2]);

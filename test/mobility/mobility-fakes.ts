@@ -85,7 +85,8 @@ export class FakeSession extends EventEmitter {
 
   constructor(initial: string[] = []) {
     super();
-    for (const a of initial) this.paths.push({ pathId: this.nextId++, state: 'open', localAddress: a });
+    for (const a of initial)
+      this.paths.push({ pathId: this.nextId++, state: 'open', localAddress: a });
   }
 
   addPath(opts: { localAddress?: string }): Promise<{ pathId: number }> {

@@ -15,7 +15,7 @@ const CELL2 = addr('wwan0', '10.2.0.9');
 function rig(initial = [WIFI], sessionPaths = ['10.1.0.2'], policy?: object) {
   const watcher = new FakeWatcher(initial);
   const clock = new ManualClock();
-  const manager = new MobilityManager(watcher, { clock, policy });
+  const manager = new MobilityManager(watcher, { clock, policy, retryMs: 100 });
   const session = new FakeSession(sessionPaths);
   const events: { name: string; e: unknown }[] = [];
   for (const name of ['path-added', 'path-removed', 'path-failed', 'migrate'] as const)
@@ -47,7 +47,9 @@ test('a vanished address: its flowpath is removed in the same tick, not after a 
   watcher.set([WIFI]);
   assert.deepEqual(session.removed, [2]);
   assert.deepEqual(session.openAddresses(), ['10.1.0.2']);
-  const removed = events.find((x) => x.name === 'path-removed')?.e as PathEvent & { reason: string };
+  const removed = events.find((x) => x.name === 'path-removed')?.e as PathEvent & {
+    reason: string;
+  };
   assert.equal(removed.reason, 'vanished');
   assert.equal(removed.ms, 0);
   assert.deepEqual(session.adds, [], 'nothing reopened');

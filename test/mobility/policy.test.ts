@@ -41,7 +41,13 @@ test('rules: first match wins, by interface glob, by prefix, or both', () => {
   assert.equal(classify(p, addr('x', '2001:db8::5', 64)).cost, 7);
   assert.equal(classify(p, addr('x', '2001:db9::5', 64)).role, 'never');
   // A v4 prefix never matches a v6 address and vice versa.
-  assert.equal(classify(parsePolicy({ rules: [{ prefix: '0.0.0.0/0' }], default: 'never' }), addr('x', '::2', 64)).role, 'never');
+  assert.equal(
+    classify(
+      parsePolicy({ rules: [{ prefix: '0.0.0.0/0' }], default: 'never' }),
+      addr('x', '::2', 64),
+    ).role,
+    'never',
+  );
 });
 
 test('glob: regular-expression characters stand for themselves', () => {
@@ -66,7 +72,8 @@ test('bad policies are ROAM_BAD_INPUT naming the field', () => {
   for (const [input, message] of cases) {
     assert.throws(
       () => parsePolicy(input),
-      (err: Error & { code?: string }) => err.code === 'ROAM_BAD_INPUT' && message.test(err.message),
+      (err: Error & { code?: string }) =>
+        err.code === 'ROAM_BAD_INPUT' && message.test(err.message),
       JSON.stringify(input),
     );
   }
@@ -82,7 +89,11 @@ test('sessionPlan: primaries preferred, backups switch the scheduler, never left
     backupOnDemand: false,
   });
   const at = (iface: string, a: string) => ({ address: a, verdict: classify(p, addr(iface, a)) });
-  const plan = sessionPlan(p, [at('wifi', '10.1.0.2'), at('cell', '10.2.0.2'), at('vpn', '10.8.0.2')]);
+  const plan = sessionPlan(p, [
+    at('wifi', '10.1.0.2'),
+    at('cell', '10.2.0.2'),
+    at('vpn', '10.8.0.2'),
+  ]);
   assert.equal(plan.useBackupScheduler, true);
   assert.deepEqual(plan.pathPolicy, {
     prefer: ['10.1.0.2'],

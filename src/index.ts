@@ -11,3 +11,4 @@ export {
   type NamesClientOptions,
   type NameRecord,
 } from './names/index.js';
+export * from './mobility/index.js';

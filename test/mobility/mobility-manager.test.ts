@@ -235,3 +235,9 @@ test('createMobilityManager: bad options are ROAM_BAD_INPUT and start nothing', 
     (e: Error & { code?: string }) => e.code === 'ROAM_BAD_INPUT',
   );
 });
+
+test('the package root exports the mobility API', async () => {
+  const roam = await import('../../src/index.js');
+  for (const name of ['createMobilityManager', 'MobilityManager', 'watchAddresses', 'parsePolicy'])
+    assert.equal(typeof (roam as Record<string, unknown>)[name], 'function', name);
+});

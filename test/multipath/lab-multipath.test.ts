@@ -42,8 +42,11 @@ const topology = () =>
   });
 
 describe('multipath over two real interfaces', { skip }, () => {
-  for (const fault of [undefined, 'down'] as const) {
-    test(`a download uses both local addresses${fault ? ', and survives the cellular link going down' : ''}`, async () => {
+  for (const [fault, maxPaths] of [
+    [undefined, 2],
+    ['down', 4],
+  ] as const) {
+    test(`a download over ${maxPaths} flowpaths uses both local addresses${fault ? ', and survives the cellular link going down' : ''}`, async () => {
       await withLab(topology(), async (lab) => {
         const server = new Probe(
           lab,
@@ -57,7 +60,7 @@ describe('multipath over two real interfaces', { skip }, () => {
           client = new Probe(
             lab,
             'client',
-            ['fetch', '10.1.0.1', '7500', String(SIZE), '10.1.0.2', '10.2.0.2'],
+            ['fetch', '10.1.0.1', '7500', String(SIZE), String(maxPaths), '10.1.0.2', '10.2.0.2'],
             PEER,
           );
           await client.waitFor(
@@ -73,6 +76,13 @@ describe('multipath over two real interfaces', { skip }, () => {
           assert.equal(done.event, 'done', JSON.stringify(done));
           assert.deepEqual(done.received, { length: SIZE, sha256: sent.sent });
           const perLocal = done.perLocal as Record<string, number>;
+          if (maxPaths === 2) {
+            // Two flowpaths: each local address paired with the server address on its link.
+            const ups = client.events
+              .filter((e) => e.event === 'path-up')
+              .map((e) => `${String(e.local)}>${String(e.remote)}`);
+            assert.deepEqual([...new Set(ups)].sort(), ['10.1.0.2>10.1.0.1', '10.2.0.2>10.2.0.1']);
+          }
           assert.ok(
             (perLocal['10.1.0.2'] ?? 0) > 0,
             `wifi carried nothing: ${JSON.stringify(perLocal)}`,

@@ -195,7 +195,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
   manage(session: ManagedSession): void {
     if (this._state === 'closed')
       throw new RoamError('ROAM_BAD_INPUT', 'the mobility manager is closed');
-    if (this.sessions.has(session)) return;
+    if (this.sessions.has(session) || session.state === 'closed') return;
     const m: Managed = {
       session,
       baseScheduler: session.scheduler,

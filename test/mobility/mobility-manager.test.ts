@@ -211,11 +211,14 @@ test('a session that is not open is reconciled when it connects; close() cleans 
   assert.throws(() => manager.manage(session), /closed/);
 });
 
-test('a closing session is released', () => {
+test('a closing session is released; a closed one is not taken', () => {
   const { manager, session } = rig();
   manager.manage(session);
   session.emit('close');
   assert.equal(session.listenerCount('path-down'), 0);
+  session.state = 'closed';
+  manager.manage(session);
+  assert.equal(session.listenerCount('close'), 0);
   manager.close();
 });
 

@@ -244,3 +244,30 @@ test('the package root exports the mobility API', async () => {
   for (const name of ['createMobilityManager', 'MobilityManager', 'watchAddresses', 'parsePolicy'])
     assert.equal(typeof (roam as Record<string, unknown>)[name], 'function', name);
 });
+
+test('a last flowpath the policy excludes stays until another is open (no migration)', async () => {
+  const { manager, session } = rig([WIFI, CELL], ['10.1.0.2']);
+  manager.manage(session);
+  await session.settle('10.2.0.2');
+  manager.setPolicy({
+    rules: [
+      { interface: 'wwan0', role: 'never' },
+      { interface: 'wlan0', role: 'never' },
+    ],
+  });
+  assert.equal(session.removed.length, 1, 'one of the two goes');
+  assert.equal(session.openAddresses().length, 1, 'the last one stays');
+  assert.equal(session.migrations, 0);
+  const seen: string[] = [];
+  manager.on('policy', (p) => seen.push(p.default));
+  manager.setPolicy({ default: 'backup' });
+  assert.deepEqual(seen, ['backup']);
+  assert.deepEqual(
+    manager.addresses().map((a) => [a.address, a.verdict.role]),
+    [
+      ['10.1.0.2', 'backup'],
+      ['10.2.0.2', 'backup'],
+    ],
+  );
+  manager.close();
+});

@@ -20,12 +20,4 @@ export {
   parseGatewayConfig,
 } from './gateway/index.js';
 export { HttpEngine, type HttpEngineOptions } from './gateway/http/index.js';
-export {
-  type AddressChange,
-  AddressWatcher,
-  addressesFor,
-  type LocalAddress,
-  NamePublisher,
-  type NamePublisherOptions,
-  watchAddresses,
-} from './mobility/index.js';
+export * from './mobility/index.js';

@@ -12,7 +12,13 @@ export function registerDemo(program: Command): void {
         .choices(['auto', 'lab', 'inprocess'])
         .default('auto'),
     )
-    .action(async (opts: { network: 'auto' | 'lab' | 'inprocess' }) => {
+    .option('--multipath', 'one multipath session, per-path rates live while paths come and go')
+    .action(async (opts: { network: 'auto' | 'lab' | 'inprocess'; multipath?: boolean }) => {
+      if (opts.multipath) {
+        const { runMultipathDemo } = await import('../demo/multipath-demo.js');
+        await runMultipathDemo({ network: opts.network });
+        return;
+      }
       const { runDemo } = await import('../demo/demo.js');
       await runDemo({ network: opts.network });
     });

@@ -1,4 +1,5 @@
-// Mobility building blocks: the host's addresses and their changes, and publishing them.
+// Mobility: the host's addresses and their changes, publishing them to the name service, and
+// the mobility manager that opens and closes flowpaths as networks come and go.
 export {
   AddressWatcher,
   watchAddresses,
@@ -13,3 +14,24 @@ export {
   type NamePublisherOptions,
   type Published,
 } from './name-publisher.js';
+export {
+  type AddressSource,
+  createMobilityManager,
+  type ManagedSession,
+  type ManagerClock,
+  type ManagerState,
+  MobilityManager,
+  type MobilityManagerOptions,
+  type PathEvent,
+  type SlotState,
+} from './mobility-manager.js';
+export {
+  type AddressVerdict,
+  classify,
+  type InterfaceRole,
+  type MobilityPolicy,
+  type MobilityPolicyInput,
+  mobilityPolicySchema,
+  parsePolicy,
+  ROLES,
+} from './policy.js';

@@ -175,6 +175,13 @@ export class Session extends Duplex {
     this.pump();
   }
 
+  /** Replaces the path policy (preferred paths, costs, byte caps) of a live session. */
+  setPathPolicy(policy: PathPolicy): void {
+    this.mp.policy = { ...policy };
+    this.sender.refreshPolicies();
+    this.pump();
+  }
+
   /** best-path's switches become 'path-switch' events ({ from, to } path ids). */
   private watchScheduler(): void {
     this.sender.scheduler.onSwitch = (from, to) => this.emit('path-switch', { from, to });

@@ -3,9 +3,11 @@ import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, watch } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../../src/lab/lab.js';
 import { monoMs } from '../../../bench/workers/clock.js';
-import { sha256 } from './content.js';
+import { LinesProcess } from '../../../bench/workers/lines-process.js';
+import { type Served, sha256 } from './content.js';
 
 // Real, unmodified download clients run inside the lab's client host. Each run reports what a
 // user would see: did it finish, its exit code, how long, how many bytes, and their SHA-256.
@@ -22,8 +24,15 @@ export function cliArgv(kind: CliKind, url: string, out: string): string[] {
     case 'aria2c':
       // aria2c preallocates the whole file by default; none lets its size show progress.
       return [
-        'aria2c', '-q', '--file-allocation=none', '--allow-overwrite=true',
-        '-d', dirname(out), '-o', basename(out), url,
+        'aria2c',
+        '-q',
+        '--file-allocation=none',
+        '--allow-overwrite=true',
+        '-d',
+        dirname(out),
+        '-o',
+        basename(out),
+        url,
       ];
   }
 }
@@ -111,9 +120,13 @@ export function startCli(
 
 /** bytes_received of every established TCP connection of a host to `port` (ss -ti). */
 export async function receivedBytes(lab: Lab, host: string, port = 80): Promise<number[]> {
-  const { stdout } = await lab.exec(host, ['ss', '-tinH', 'state', 'established', `( dport = :${port} )`], {
-    mayFail: true,
-  });
+  const { stdout } = await lab.exec(
+    host,
+    ['ss', '-tinH', 'state', 'established', `( dport = :${port} )`],
+    {
+      mayFail: true,
+    },
+  );
   return [...stdout.matchAll(/bytes_received:(\d+)/g)].map((m) => Number(m[1]));
 }
 
@@ -132,7 +145,74 @@ export async function waitReceived(
     const got = await receivedBytes(lab, 'client', port);
     if (got.filter((b) => b >= bytes).length >= count) return;
     if (performance.now() > deadline)
-      throw new Error(`timed out waiting for ${count} connections past ${bytes} B: ${got.join(', ')}`);
+      throw new Error(
+        `timed out waiting for ${count} connections past ${bytes} B: ${got.join(', ')}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+export interface ChromiumRun {
+  /** Resolves when the browser has closed: one result per item (image, media, download). */
+  done: Promise<ClientResult[]>;
+  /** Closes the browser now; items still loading are reported as stalled. */
+  stop(): void;
+}
+
+const CHROMIUM_WORKER = join(
+  dirname(fileURLToPath(import.meta.url)),
+  'fixtures',
+  'chromium-worker.js',
+);
+
+/**
+ * Headless Chromium in the client host opening `base`/page.html (content.ts writePage):
+ * the image and fetch() download must have the expected SHA-256, the media element must
+ * play to its end.
+ */
+export function startChromium(
+  lab: Lab,
+  base: string,
+  expected: { image: Served; download: Served },
+): ChromiumRun {
+  const profile = mkdtempSync(join(tmpdir(), 'roam-chromium-'));
+  const started = monoMs();
+  const worker = new LinesProcess(lab, 'client', [
+    process.execPath,
+    CHROMIUM_WORKER,
+    JSON.stringify({ base, userDataDir: profile, page: 'page.html', timeoutMs: 240_000 }),
+  ]);
+  const done = (async (): Promise<ClientResult[]> => {
+    await worker.exited;
+    rmSync(profile, { recursive: true, force: true });
+    const end = worker.events.find((e) =>
+      ['done', 'stopped', 'timeout', 'error'].includes(e.event),
+    );
+    const killed = end?.event === 'stopped' || end?.event === 'timeout';
+    return (['image', 'media', 'download'] as const).map((item): ClientResult => {
+      const r = worker.events.find((e) => e.event === 'result' && e.item === item);
+      const label = `chromium ${item === 'download' ? 'fetch()' : item}`;
+      const want =
+        item === 'image' ? expected.image : item === 'download' ? expected.download : undefined;
+      const bytes = typeof r?.bytes === 'number' ? r.bytes : 0;
+      const hash = typeof r?.sha256 === 'string' ? r.sha256 : '';
+      const ok =
+        r !== undefined &&
+        r.error === undefined &&
+        (want === undefined ? r.ended === true : bytes === want.size && hash === want.sha256);
+      return {
+        client: label,
+        completed: ok,
+        exitCode: null,
+        killed: r === undefined && killed,
+        stderr: String(
+          r?.error ?? (r === undefined ? (end?.error ?? end?.event ?? 'no result') : ''),
+        ),
+        ms: (r?.t ?? monoMs()) - started,
+        bytes,
+        sha256: hash,
+      };
+    });
+  })();
+  return { done, stop: () => worker.send('stop') };
 }

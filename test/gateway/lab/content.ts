@@ -77,16 +77,60 @@ export interface Site {
   files: Map<string, Served>;
 }
 
+/** What the page's own script does once loaded: the results land in window.__roam. */
+const PAGE_SCRIPT = `
+const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');
+const t0 = performance.now();
+const img = document.getElementById('image');
+const media = document.getElementById('media');
+const download = document.body.dataset.download;
+window.__roam = {
+  // a download with fetch(), hashed in the page
+  download: (async () => {
+    const r = await fetch('/' + download, { cache: 'no-store' });
+    const body = await r.arrayBuffer();
+    const digest = await crypto.subtle.digest('SHA-256', body);
+    return { status: r.status, bytes: body.byteLength, sha256: hex(digest), ms: performance.now() - t0 };
+  })().catch((e) => ({ error: String(e), ms: performance.now() - t0 })),
+  // the image as decoded, and the bytes Chromium stored for it (from its cache, no network)
+  image: new Promise((resolve, reject) => {
+    if (img.complete && img.naturalWidth > 0) resolve();
+    img.addEventListener('load', () => resolve());
+    img.addEventListener('error', () => reject(new Error('image failed to load')));
+  })
+    .then(async () => {
+      const r = await fetch(img.getAttribute('src'), { cache: 'only-if-cached', mode: 'same-origin' });
+      const body = await r.arrayBuffer();
+      const digest = await crypto.subtle.digest('SHA-256', body);
+      return { width: img.naturalWidth, bytes: body.byteLength, sha256: hex(digest), ms: performance.now() - t0 };
+    })
+    .catch((e) => ({ error: String(e), ms: performance.now() - t0 })),
+  // the media element played to its end (fast, so that it keeps downloading)
+  media: new Promise((resolve) => {
+    media.addEventListener('ended', () =>
+      resolve({ ended: true, duration: media.duration, played: media.currentTime, ms: performance.now() - t0 }));
+    media.addEventListener('error', () =>
+      resolve({ error: 'media error ' + media.error.code + ': ' + media.error.message, ms: performance.now() - t0 }));
+  }),
+};
+media.playbackRate = 8;
+media.play().catch(() => undefined);
+`;
+
 /**
- * The page Chromium loads: a large image and a media element, both fetched by the browser
- * itself; the test's worker also downloads a file with fetch() from the page.
+ * The page Chromium loads: a large image, a media element, and a script that also downloads
+ * a file with fetch() and records what each of them got in window.__roam.
  */
-export function writePage(dir: string, image: string, media: string): Served {
+export function writePage(
+  dir: string,
+  items: { image: string; media: string; download: string },
+): Served {
   const html = `<!doctype html>
 <html><head><meta charset="utf-8"><title>roam gateway lab</title></head>
-<body>
-<img id="image" src="/${image}" alt="large image">
-<video id="media" src="/${media}" preload="auto" muted></video>
+<body data-download="${items.download}">
+<img id="image" src="/${items.image}" alt="large image">
+<video id="media" src="/${items.media}" preload="auto" muted></video>
+<script>${PAGE_SCRIPT}</script>
 </body></html>
 `;
   return writeServed(dir, 'page.html', Buffer.from(html));

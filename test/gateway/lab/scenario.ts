@@ -90,7 +90,16 @@ export async function failUplinkA(
   if (mode === 'nat') {
     // New flows to B. A downed interface takes its routes with it; a stalled one keeps them.
     if (fault === 'stall')
-      await lab.exec('gateway', ['ip', 'route', 'del', 'default', 'via', UPLINK_A.next, 'dev', UPLINK_A.link]);
+      await lab.exec('gateway', [
+        'ip',
+        'route',
+        'del',
+        'default',
+        'via',
+        UPLINK_A.next,
+        'dev',
+        UPLINK_A.link,
+      ]);
     return { faultAt, signalledAt };
   }
   if (!driver) throw new Error(`mode ${mode} needs the gateway driver`);

@@ -20,6 +20,8 @@ export interface NginxOptions {
    */
   paceAfter?: string;
   paceRate?: string;
+  /** Pace every request, ranges too (an audio-rate stream). */
+  paceRanges?: boolean;
 }
 
 export interface Nginx {
@@ -49,7 +51,7 @@ http {
   scgi_temp_path ${prefix}/scgi;
   sendfile on;
   keepalive_timeout 75s;
-  map $http_range $roam_pace { "" ${pace ? opts.paceRate : '0'}; "bytes=0-" ${pace ? opts.paceRate : '0'}; default 0; }
+  map $http_range $roam_pace { "" ${pace ? opts.paceRate : '0'}; "bytes=0-" ${pace ? opts.paceRate : '0'}; default ${pace && opts.paceRanges ? opts.paceRate : '0'}; }
   server {
     listen ${opts.address}:${opts.port ?? 80};
     root ${opts.root};

@@ -21,10 +21,12 @@ export async function startDriver(
   lab: Lab,
   mode: 'splice' | 'rst',
   ports: number[],
+  balance: 'first' | 'round-robin' = 'first',
 ): Promise<LinesProcess> {
   const config = {
     lan: 'lan',
     mode,
+    balance,
     origin: ORIGIN,
     ports,
     uplinks: [UPLINK_A, UPLINK_B].map(({ id, localAddress }) => ({ id, localAddress })),

@@ -48,6 +48,8 @@ interface Trial {
   detectionMs: number;
   spliceMs: number;
   recoveryMs: number;
+  /** The splice in parts: engine told → re-request sent; → first new byte handed to the client socket; → read by the client. */
+  parts: { requestMs: number; originMs: number; deliverMs: number };
   offset: number;
   complete: boolean;
 }
@@ -108,7 +110,14 @@ async function spliceTrial(
       what: 'download end',
     });
     const at = reached.at as number;
+    const migration = driver.events.find((e) => e.event === 'migration');
+    const handed = splice.splicedAt as number;
     return {
+      parts: {
+        requestMs: (migration?.t ?? NaN) - failure.signalledAt,
+        originMs: handed - (migration?.t ?? NaN),
+        deliverMs: at - handed,
+      },
       rttMs,
       fault,
       detectionMs: failure.signalledAt - failure.faultAt,
@@ -217,7 +226,7 @@ for (const rttMs of RTTS) {
         const t = await spliceTrial(lab, file, rttMs, fault);
         trials.push(t);
         console.log(
-          `RTT ${rttMs} ms, ${fault}: detection ${t.detectionMs.toFixed(1)} ms, splice ${t.spliceMs.toFixed(1)} ms, recovery ${t.recoveryMs.toFixed(1)} ms, ${t.complete ? 'byte-exact' : 'NOT COMPLETE'}`,
+          `RTT ${rttMs} ms, ${fault}: detection ${t.detectionMs.toFixed(1)} ms, splice ${t.spliceMs.toFixed(1)} ms (${t.parts.requestMs.toFixed(1)} + ${t.parts.originMs.toFixed(1)} + ${t.parts.deliverMs.toFixed(1)}), recovery ${t.recoveryMs.toFixed(1)} ms, ${t.complete ? 'byte-exact' : 'NOT COMPLETE'}`,
         );
         await restore(lab);
       }

@@ -6,6 +6,7 @@
         "native/roam_native.c",
         "native/napi_util.c",
         "native/tun.c",
+        "native/netfilter.c",
         "native/dline.c",
         "native/dline_api.c",
         "native/dline_napi.c"

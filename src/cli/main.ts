@@ -2,6 +2,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel, setRootLogLevel } from '../log/logger.js';
 import { registerDemo } from './demo.js';
+import { registerGateway } from './gateway.js';
 import { registerLab } from './lab.js';
 import { registerNames } from './names.js';
 import { fail, output } from './output.js';
@@ -30,6 +31,7 @@ const program = new Command('roam')
 registerLab(program);
 registerDemo(program);
 registerNames(program);
+registerGateway(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -48,6 +48,18 @@ export interface RoamNative {
     netnsPath: string | null,
     txQueueLen?: number,
   ): { fd: number; name: string };
+  /** getsockopt(SO_ORIGINAL_DST) on a connection redirected by iptables REDIRECT/DNAT. */
+  getOriginalDst(fd: number): { address: string; port: number };
+  /** Sends one TCP ACK segment with a forged source through a raw socket, SO_MARK = mark (root). */
+  sendTcpAck(
+    src: string,
+    sport: number,
+    dst: string,
+    dport: number,
+    seq: number,
+    ack: number,
+    mark: number,
+  ): void;
   DelayLine: new (
     fdA: number,
     fdB: number,

@@ -1,0 +1,169 @@
+import { type Command, Option } from 'commander';
+import { RoamError } from '../errors.js';
+import { rootLogger } from '../log/logger.js';
+import { loadGatewayConfig, parseGatewayConfig, parseUplinkFlag } from '../gateway/config/index.js';
+import type { GatewayConfig } from '../gateway/config/index.js';
+import { fetchGatewayStatus, runningGatewayName } from '../gateway/control/client.js';
+import { Gateway } from '../gateway/daemon/gateway.js';
+import { gatewayDown, gatewayDownAll } from '../gateway/routing/restore.js';
+import { formatPrometheus } from '../gateway/status/prometheus.js';
+import { formatStatusText } from '../gateway/status/text.js';
+import { output, printJson } from './output.js';
+
+interface UpOptions {
+  config?: string;
+  name?: string;
+  lan?: string;
+  uplink: string[];
+  probe: string[];
+  probeIntervalMs?: string;
+  stallMs?: string;
+  httpPort?: string;
+  intercept: boolean;
+  splice: boolean;
+  fastReset: boolean;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+function requireRoot(what: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new RoamError('ROAM_NOT_ROOT', `roam gateway ${what} changes routing and iptables: run it as root`);
+  }
+}
+
+/** The config from --config (flags then override) or from flags alone. */
+function configFromOptions(o: UpOptions): GatewayConfig {
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  if (o.config) {
+    const base = loadGatewayConfig(o.config);
+    return parseGatewayConfig(
+      {
+        ...base,
+        name: o.name ?? base.name,
+        probes: {
+          targets: base.probes.targets.map((t) => `${t.host}:${t.port}`),
+          intervalMs: num(o.probeIntervalMs) ?? base.probes.intervalMs,
+        },
+        health: { ...base.health, stallMs: num(o.stallMs) ?? base.health.stallMs },
+        http: {
+          intercept: base.http.intercept && o.intercept,
+          port: num(o.httpPort) ?? base.http.port,
+          splice: base.http.splice && o.splice,
+        },
+        fastReset: base.fastReset && o.fastReset,
+        uplinks: base.uplinks.map((u) => (u.source === undefined ? { ...u, source: undefined } : u)),
+      },
+      o.config,
+    );
+  }
+  return parseGatewayConfig(
+    {
+      name: o.name,
+      lan: o.lan === undefined ? undefined : { interface: o.lan },
+      uplinks: o.uplink.map(parseUplinkFlag),
+      probes: o.probe.length
+        ? { targets: o.probe, intervalMs: num(o.probeIntervalMs) ?? 100 }
+        : undefined,
+      health: { stallMs: num(o.stallMs) ?? 1000 },
+      http: { intercept: o.intercept, port: num(o.httpPort) ?? 3129, splice: o.splice },
+      fastReset: o.fastReset,
+    },
+    'flags',
+  );
+}
+
+export function registerGateway(program: Command): void {
+  const gw = program
+    .command('gateway')
+    .description('multi-uplink gateway for unmodified LAN clients: NAT, balancing, HTTP splice (root)');
+
+  gw.command('up')
+    .description('run the gateway in the foreground; SIGINT/SIGTERM restore the host')
+    .option('--config <file>', 'config file (YAML or JSON); flags below override it')
+    .option('--name <name>', 'gateway name (state folder, iptables chains)')
+    .option('--lan <ifname>', 'LAN interface (without --config)')
+    .option('--uplink <spec>', 'name=a,interface=IF,gateway=IP[,source=IP][,weight=N][,cost=N] (repeat)', collect, [])
+    .option('--probe <host:port>', 'probe target (repeat)', collect, [])
+    .option('--probe-interval-ms <ms>', 'probe interval per uplink')
+    .option('--stall-ms <ms>', 'declare a silent stall after this long')
+    .option('--http-port <port>', "the HTTP engine's port")
+    .option('--no-intercept', 'do not intercept port 80 (plain NAT)')
+    .option('--no-splice', 'do not migrate HTTP responses when an uplink fails')
+    .option('--no-fast-reset', 'do not reset other TCP flows on a failed uplink')
+    .action(async (o: UpOptions) => {
+      const config = configFromOptions(o);
+      requireRoot('up');
+      const gateway = await Gateway.start(config);
+      const log = rootLogger();
+      process.stdout.write(
+        `${JSON.stringify({ event: 'ready', name: config.name, port: gateway.port, pid: process.pid })}\n`,
+      );
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          log.warn({ signal }, 'stopping gateway');
+          process.off('SIGINT', onInt);
+          process.off('SIGTERM', onTerm);
+          void gateway.stop().then(resolve, (err: unknown) => {
+            log.error({ err: (err as Error).message }, 'stop failed');
+            resolve();
+          });
+        };
+        const onInt = (): void => stop('SIGINT');
+        const onTerm = (): void => stop('SIGTERM');
+        process.on('SIGINT', onInt);
+        process.on('SIGTERM', onTerm);
+      });
+      process.stdout.write(`${JSON.stringify({ event: 'stopped', name: config.name })}\n`);
+    });
+
+  gw.command('status')
+    .description("a running gateway's uplinks, flows and migrations")
+    .option('--name <name>', 'which gateway, when several run')
+    .addOption(new Option('--prometheus', 'Prometheus text format').conflicts('json'))
+    .action(async (o: { name?: string; prometheus?: boolean }) => {
+      const status = await fetchGatewayStatus(runningGatewayName(o.name));
+      if (o.prometheus) process.stdout.write(formatPrometheus(status));
+      else if (output.json) printJson(status);
+      else process.stdout.write(formatStatusText(status));
+    });
+
+  gw.command('down')
+    .description('stop a gateway if it runs and restore what it changed (also after a crash)')
+    .option('--name <name>', 'which gateway (default: the only one recorded)')
+    .option('--all', 'every recorded gateway', false)
+    .action((o: { name?: string; all: boolean }) => {
+      requireRoot('down');
+      const results = o.all
+        ? gatewayDownAll()
+        : (() => {
+            const r = gatewayDown(o.name ?? runningOrRecorded());
+            return r ? [r] : [];
+          })();
+      if (output.json) printJson(results);
+      else if (results.length === 0) process.stdout.write('nothing to restore\n');
+      else
+        for (const r of results) {
+          process.stdout.write(
+            `gateway ${r.name}: restored${r.stoppedPid ? ` (stopped pid ${r.stoppedPid})` : ''}\n`,
+          );
+        }
+    });
+
+  gw.command('validate')
+    .description('check a config file (no root needed)')
+    .argument('<file>', 'config file')
+    .action((file: string) => {
+      const c = loadGatewayConfig(file);
+      if (output.json) printJson(c);
+      else process.stdout.write(`${file}: ok (gateway ${c.name}, ${c.uplinks.length} uplinks)\n`);
+    });
+}
+
+function runningOrRecorded(): string {
+  try {
+    return runningGatewayName();
+  } catch {
+    throw new RoamError('ROAM_BAD_INPUT', 'name the gateway with --name, or use --all');
+  }
+}

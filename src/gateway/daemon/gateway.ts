@@ -1,0 +1,449 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { RoamError } from '../../errors.js';
+import { type Logger, rootLogger } from '../../log/logger.js';
+import { loadNative } from '../../native/addon.js';
+import type { GatewayConfig } from '../config/model.js';
+import { startControlServer } from '../control/server.js';
+import { isHealthy, type Transition } from '../health/state-machine.js';
+import { LinkMonitor } from '../health/link-monitor.js';
+import type { ProbeConnect } from '../health/prober.js';
+import { type Clock, systemClock } from '../http/clock.js';
+import { HttpEngine } from '../http/engine.js';
+import type { HostPort } from '../http/uplink.js';
+import type { Command } from '../routing/command.js';
+import {
+  gatewaySysctls,
+  markMask,
+  pickCommand,
+  resetCommand,
+  resetMark,
+  setupCommands,
+  teardownCommands,
+  uplinkMark,
+  uplinkRouteCommands,
+  uplinkRuleCommands,
+} from '../routing/plan.js';
+import { restoreFromState } from '../routing/restore.js';
+import {
+  controlSocketPath,
+  type GatewayState,
+  pidAlive,
+  readGatewayState,
+  writeGatewayState,
+} from '../routing/state.js';
+import {
+  currentNetns,
+  GatewayRoutingCode,
+  interfaceAddress,
+  readSysctls,
+  runCommands,
+  sysctlCommands,
+} from '../routing/system.js';
+import type { GatewayStatus, MigrationRecord, UplinkEvent } from '../status/model.js';
+import { pickWeighted } from './balancer.js';
+import { readConntrack } from './conntrack.js';
+import { nudgeClients } from './fast-reset.js';
+import { UplinkRuntime } from './uplink-runtime.js';
+
+export interface GatewayDeps {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  readonly probeConnect?: ProbeConnect;
+  readonly random?: () => number;
+}
+
+const HISTORY = 100;
+const TICK_MS = 20;
+
+/**
+ * A running roam gateway: routing and NAT applied (and recorded for `down`), the HTTP engine
+ * listening for intercepted connections, every uplink probed and watched, and the reactions
+ * to health changes: balancing rules rewritten, live HTTP responses migrated, other TCP
+ * flows on a failed uplink reset.
+ */
+export class Gateway {
+  readonly #config: GatewayConfig;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #uplinks: UplinkRuntime[] = [];
+  readonly #engine: HttpEngine;
+  readonly #migrations: MigrationRecord[] = [];
+  readonly #events: UplinkEvent[] = [];
+  readonly #startedAt = new Date();
+  readonly #state: GatewayState;
+  readonly #probeConnect: ProbeConnect | undefined;
+  #server: Server | undefined;
+  #control: Server | undefined;
+  #monitor: LinkMonitor | undefined;
+  #cancelTick: (() => void) | undefined;
+  #cancelSample: (() => void) | undefined;
+  /** Routing commands run one after another, in the order health changed. */
+  #queue: Promise<void> = Promise.resolve();
+  #resets = 0;
+  #stopped = false;
+  #port = 0;
+  #onExit = (): void => {
+    if (!this.#stopped) restoreFromState(this.#state);
+  };
+
+  private constructor(config: GatewayConfig, state: GatewayState, deps: GatewayDeps) {
+    this.#config = config;
+    this.#state = state;
+    this.#clock = deps.clock ?? systemClock;
+    this.#probeConnect = deps.probeConnect;
+    this.#log = (deps.logger ?? rootLogger()).child({ gateway: config.name });
+    const random = deps.random ?? Math.random;
+    this.#engine = new HttpEngine({
+      pickUplink: (excluding) =>
+        pickWeighted(
+          this.#uplinks.map((u) => ({
+            id: u.name,
+            localAddress: u.source ?? '0.0.0.0',
+            weight: u.config.weight,
+            healthy: u.source !== undefined && isHealthy(u.health.state),
+          })),
+          excluding,
+          random,
+        ),
+      clock: this.#clock,
+      logger: this.#log,
+      onMigration: (m) => {
+        this.#remember(this.#migrations, {
+          flow: m.flow,
+          from: m.from ?? null,
+          to: m.to,
+          offset: m.offset,
+          reason: m.reason,
+          at: new Date().toISOString(),
+          recoveryMs: null,
+          kind: null,
+        });
+        this.#log.info(m, 'migration');
+      },
+      onSplice: (s) => {
+        const i = this.#migrations.findLastIndex((m) => m.flow === s.flow && m.recoveryMs === null);
+        const m = this.#migrations[i];
+        if (m) this.#migrations[i] = { ...m, recoveryMs: s.splicedAt - s.failedAt, kind: s.kind };
+        this.#log.info(s, 'splice');
+      },
+    });
+  }
+
+  /** Applies routing and NAT, starts the engine, probes and link events. */
+  static async start(config: GatewayConfig, deps: GatewayDeps = {}): Promise<Gateway> {
+    const previous = readGatewayState(config.name);
+    if (previous && previous.pid !== process.pid && pidAlive(previous.pid)) {
+      throw new RoamError(
+        'ROAM_GATEWAY_RUNNING',
+        `gateway ${config.name} is already running (pid ${previous.pid}); stop it with roam gateway down --name ${config.name}`,
+      );
+    }
+    if (previous) restoreFromState(previous); // leftovers of a crash
+    const lan = await interfaceAddress(config.lan.interface);
+    const lanIp = lan?.addresses[0]?.ip;
+    if (!lanIp) {
+      throw new RoamError(
+        GatewayRoutingCode.Uplink,
+        `LAN interface ${config.lan.interface} does not exist or has no IPv4 address`,
+      );
+    }
+    const addresses = [];
+    for (const u of config.uplinks) {
+      const info = await interfaceAddress(u.interface);
+      if (!info) {
+        throw new RoamError(GatewayRoutingCode.Uplink, `uplink ${u.name}: interface ${u.interface} does not exist`);
+      }
+      const found = u.source ? info.addresses.find((a) => a.ip === u.source) : info.addresses[0];
+      if (!found) {
+        throw new RoamError(
+          GatewayRoutingCode.Uplink,
+          `uplink ${u.name}: interface ${u.interface} has ${u.source ? `no address ${u.source}` : 'no IPv4 address'}`,
+        );
+      }
+      addresses.push({ source: found.ip, prefixLen: found.prefixLen, up: info.up });
+    }
+    const sysctls = gatewaySysctls(config);
+    const state: GatewayState = {
+      version: 1,
+      name: config.name,
+      pid: process.pid,
+      netns: currentNetns(),
+      createdAt: new Date().toISOString(),
+      teardown: teardownCommands(config),
+      sysctls: readSysctls(Object.keys(sysctls)),
+    };
+    writeGatewayState(state);
+    const gw = new Gateway(config, state, deps);
+    process.on('exit', gw.#onExit);
+    try {
+      await gw.#begin(lanIp, addresses, sysctls);
+    } catch (err) {
+      await gw.stop();
+      throw err;
+    }
+    return gw;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get engine(): HttpEngine {
+    return this.#engine;
+  }
+
+  async #begin(
+    lanIp: string,
+    addresses: Array<{ source: string; prefixLen: number; up: boolean }>,
+    sysctls: Record<string, string>,
+  ): Promise<void> {
+    const config = this.#config;
+    await runCommands([...this.#state.teardown, ...sysctlCommands(sysctls), ...setupCommands(config)]);
+    config.uplinks.forEach((u, i) => {
+      const address = addresses[i] as (typeof addresses)[number];
+      this.#uplinks.push(
+        new UplinkRuntime(i, u, address, {
+          thresholds: config.health,
+          targets: config.probes.targets,
+          intervalMs: config.probes.intervalMs,
+          clock: this.#clock,
+          probeConnect: this.#probeConnect,
+          onTransition: (up, t) => this.#transition(up, t),
+        }),
+      );
+    });
+    for (const u of this.#uplinks) {
+      const cmds = uplinkRuleCommands(config, u.index, u.source as string);
+      if (u.health.state !== 'down') {
+        cmds.unshift(...uplinkRouteCommands(config, u.index, u.config, { source: u.source as string, prefixLen: u.prefixLen }));
+      }
+      await runCommands(cmds);
+    }
+    await runCommands(this.#balancing());
+    if (config.http.intercept) {
+      const server = createServer({ allowHalfOpen: true }, (socket) => this.#intercepted(socket));
+      server.listen(config.http.port, lanIp);
+      await once(server, 'listening');
+      this.#server = server;
+      this.#port = config.http.port;
+    }
+    this.#monitor = new LinkMonitor(
+      new Set(config.uplinks.map((u) => u.interface)),
+      (ifname) => void this.#linkChanged(ifname),
+    );
+    this.#monitor.start();
+    for (const u of this.#uplinks) u.prober.start();
+    this.#tick();
+    this.#sample();
+    this.#control = await startControlServer(controlSocketPath(config.name), () => this.status());
+  }
+
+  /** Balancing and reset rules for the current health. */
+  #balancing(): Command[] {
+    const healthy = this.#uplinks.filter((u) => isHealthy(u.health.state)).map((u) => u.name);
+    const failed = this.#uplinks.filter((u) => u.health.state === 'down').map((u) => u.name);
+    const out = [pickCommand(this.#config, healthy)];
+    if (this.#config.fastReset) out.push(resetCommand(this.#config, failed));
+    return out;
+  }
+
+  #intercepted(socket: Socket): void {
+    let origin: HostPort;
+    try {
+      const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+      if (fd === undefined || fd < 0) throw new Error('no file descriptor');
+      const dst = loadNative().getOriginalDst(fd);
+      origin = { host: dst.address, port: dst.port };
+    } catch (err) {
+      this.#log.warn({ err: (err as Error).message }, 'intercepted connection without an original destination');
+      socket.destroy();
+      return;
+    }
+    if (origin.port === this.#port && origin.host === socket.localAddress) {
+      socket.destroy(); // a connection to the engine itself, not an intercepted one
+      return;
+    }
+    this.#engine.handle(socket, origin);
+  }
+
+  #remember<T>(list: T[], item: T): void {
+    list.push(item);
+    if (list.length > HISTORY) list.shift();
+  }
+
+  #transition(u: UplinkRuntime, t: Transition): void {
+    if (this.#stopped) return;
+    this.#log.warn({ uplink: u.name, from: t.from, to: t.to, reason: t.reason }, 'uplink state');
+    this.#remember(this.#events, {
+      uplink: u.name,
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      at: new Date().toISOString(),
+    });
+    const healthChanged = isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
+    if (!healthChanged) return;
+    const rules = this.#balancing();
+    const failed = t.to === 'down';
+    // HTTP first: the engine needs no rule change to move a response (its new upstream is
+    // bound to another uplink's address).
+    if (failed && this.#config.http.splice) {
+      const n = this.#engine.uplinkFailed(u.name);
+      if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+    }
+    this.#enqueue(async () => {
+      await runCommands(rules);
+      if (failed && this.#config.fastReset) await this.#resetFlows(u);
+    });
+  }
+
+  async #resetFlows(u: UplinkRuntime): Promise<void> {
+    const mask = markMask(this.#config);
+    const mark = uplinkMark(this.#config, u.index);
+    const flows = (await readConntrack()).filter(
+      (e) => e.protocol === 'tcp' && e.state === 'ESTABLISHED' && (e.mark & mask) === mark,
+    );
+    if (flows.length === 0) return;
+    const n = nudgeClients(flows, resetMark(this.#config));
+    this.#resets += n;
+    this.#log.warn({ uplink: u.name, flows: n }, 'resetting TCP flows of a failed uplink');
+  }
+
+  #enqueue(job: () => Promise<void>): void {
+    this.#queue = this.#queue.then(job).catch((err: unknown) => {
+      this.#log.error({ err: (err as Error).message }, 'routing update failed');
+    });
+  }
+
+  async #linkChanged(ifname: string): Promise<void> {
+    const u = this.#uplinks.find((x) => x.config.interface === ifname);
+    if (!u || this.#stopped) return;
+    const info = await interfaceAddress(ifname);
+    if (this.#stopped) return;
+    const wanted = u.config.source;
+    const address = wanted ? info?.addresses.find((a) => a.ip === wanted) : info?.addresses[0];
+    const usable = info?.up === true && address !== undefined;
+    const now = this.#clock.now();
+    if (!usable) {
+      const why = info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
+      const t = u.health.handle({ kind: 'link-down', now, why });
+      if (t) this.#transition(u, t);
+      return;
+    }
+    const moved = address.ip !== u.source;
+    u.source = address.ip;
+    u.prefixLen = address.prefixLen;
+    // The kernel dropped the uplink's routes with the link (or the old address): put them back.
+    const cmds = uplinkRouteCommands(this.#config, u.index, u.config, {
+      source: address.ip,
+      prefixLen: address.prefixLen,
+    });
+    if (moved) cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
+    this.#enqueue(() => runCommands(cmds));
+    const t = u.health.handle({ kind: 'link-up', now });
+    if (t) this.#transition(u, t);
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    for (const u of this.#uplinks) {
+      const t = u.health.handle({ kind: 'tick', now });
+      if (t) this.#transition(u, t);
+    }
+    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+  }
+
+  #sample(): void {
+    if (this.#stopped) return;
+    const now = this.#clock.now();
+    void Promise.all(this.#uplinks.map((u) => u.sampleThroughput(now)));
+    void this.refreshForwarded();
+    this.#cancelSample = this.#clock.after(1000, () => this.#sample());
+  }
+
+  #forwarded: GatewayStatus['forwarded'] = [];
+
+  /** Refreshes the conntrack view used by status (cheap; called by the control socket). */
+  async refreshForwarded(): Promise<void> {
+    const mask = markMask(this.#config);
+    const entries = await readConntrack();
+    const out: Array<GatewayStatus['forwarded'][number]> = [];
+    for (const e of entries) {
+      const u = this.#uplinks.find((x) => (e.mark & mask) === uplinkMark(this.#config, x.index));
+      if (!u) continue;
+      out.push({
+        protocol: e.protocol,
+        client: `${e.src}:${e.sport}`,
+        server: `${e.dst}:${e.dport}`,
+        uplink: u.name,
+        bytes: e.bytes,
+      });
+    }
+    this.#forwarded = out;
+  }
+
+  status(): GatewayStatus {
+    const http = this.#engine.stats();
+    const now = this.#clock.now();
+    const wall = Date.now();
+    return {
+      name: this.#config.name,
+      pid: process.pid,
+      startedAt: this.#startedAt.toISOString(),
+      settings: {
+        intercept: this.#config.http.intercept,
+        port: this.#config.http.port,
+        splice: this.#config.http.splice,
+        fastReset: this.#config.fastReset,
+      },
+      uplinks: this.#uplinks.map((u) => {
+        const c = u.health.counters();
+        return {
+          name: u.name,
+          interface: u.config.interface,
+          source: u.source ?? null,
+          gateway: u.config.gateway,
+          weight: u.config.weight,
+          cost: u.config.cost,
+          state: u.health.state,
+          since: new Date(wall - (now - u.health.since)).toISOString(),
+          rttMs: u.prober.rttMs ?? null,
+          loss: u.prober.loss,
+          rxBps: Math.round(u.rxBps),
+          txBps: Math.round(u.txBps),
+          flows:
+            http.filter((f) => f.uplink === u.name).length +
+            this.#forwarded.filter((f) => f.uplink === u.name).length,
+          failures: c.failures,
+          transients: c.transients,
+          lastFailureMs: c.lastFailureMs,
+        };
+      }),
+      http,
+      forwarded: this.#forwarded,
+      migrations: [...this.#migrations],
+      events: [...this.#events],
+      resets: this.#resets,
+    };
+  }
+
+  /** Stops everything and restores the host (idempotent). */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#cancelTick?.();
+    this.#cancelSample?.();
+    this.#monitor?.stop();
+    for (const u of this.#uplinks) u.prober.stop();
+    const closing: Array<Promise<void>> = [this.#engine.close()];
+    for (const s of [this.#server, this.#control]) {
+      if (s) closing.push(new Promise((resolve) => s.close(() => resolve())));
+    }
+    await Promise.all(closing);
+    await this.#queue;
+    restoreFromState(this.#state);
+    process.off('exit', this.#onExit);
+  }
+}

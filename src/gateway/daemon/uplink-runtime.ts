@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises';
+import type { UplinkConfig } from '../config/model.js';
+import type { Clock } from '../http/clock.js';
+import { type Transition, UplinkHealth, type HealthThresholds } from '../health/state-machine.js';
+import { type ProbeConnect, UplinkProber } from '../health/prober.js';
+import type { ProbeTarget } from '../config/model.js';
+
+async function counter(ifname: string, name: string): Promise<number | undefined> {
+  try {
+    return Number(await readFile(`/sys/class/net/${ifname}/statistics/${name}`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** One uplink while the gateway runs: its address, health machine, prober and throughput. */
+export class UplinkRuntime {
+  readonly health: UplinkHealth;
+  readonly prober: UplinkProber;
+  source: string | undefined;
+  prefixLen: number;
+  rxBps = 0;
+  txBps = 0;
+  #lastCounters: { at: number; rx: number; tx: number } | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly config: UplinkConfig,
+    address: { source: string | undefined; prefixLen: number; up: boolean },
+    opts: {
+      thresholds: HealthThresholds;
+      targets: readonly ProbeTarget[];
+      intervalMs: number;
+      clock: Clock;
+      probeConnect?: ProbeConnect;
+      onTransition: (u: UplinkRuntime, t: Transition) => void;
+    },
+  ) {
+    this.source = address.source;
+    this.prefixLen = address.prefixLen;
+    const now = opts.clock.now();
+    this.health = new UplinkHealth(opts.thresholds, now, address.up && address.source ? 'up' : 'down');
+    this.prober = new UplinkProber({
+      targets: opts.targets,
+      intervalMs: opts.intervalMs,
+      timeoutMs: opts.thresholds.stallMs,
+      source: () => this.source,
+      clock: opts.clock,
+      connect: opts.probeConnect,
+      onAnswer: (sentAt, at) => {
+        const t = this.health.handle({ kind: 'answer', sentAt, now: at });
+        if (t) opts.onTransition(this, t);
+      },
+    });
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+
+  /** Interface throughput since the last call, in bits per second. */
+  async sampleThroughput(now: number): Promise<void> {
+    const rx = await counter(this.config.interface, 'rx_bytes');
+    const tx = await counter(this.config.interface, 'tx_bytes');
+    if (rx === undefined || tx === undefined) return;
+    const last = this.#lastCounters;
+    if (last && now > last.at) {
+      this.rxBps = ((rx - last.rx) * 8 * 1000) / (now - last.at);
+      this.txBps = ((tx - last.tx) * 8 * 1000) / (now - last.at);
+    }
+    this.#lastCounters = { at: now, rx, tx };
+  }
+}

@@ -26,7 +26,13 @@ const say = (o: object): void => {
 };
 
 const http = createHttpServer((req, res) => {
-  say({ event: 'request', method: req.method, url: req.url, range: req.headers.range ?? null, from: req.socket.remoteAddress });
+  say({
+    event: 'request',
+    method: req.method,
+    url: req.url,
+    range: req.headers.range ?? null,
+    from: req.socket.remoteAddress,
+  });
   if (req.url !== '/file') {
     res.writeHead(404).end();
     return;

@@ -17,7 +17,13 @@ socket.on('data', (d) => {
   lastData = Date.now();
 });
 socket.on('error', (err: NodeJS.ErrnoException) => {
-  say({ event: 'error', code: err.code, sinceLastDataMs: Date.now() - lastData, bytes, at: Date.now() });
+  say({
+    event: 'error',
+    code: err.code,
+    sinceLastDataMs: Date.now() - lastData,
+    bytes,
+    at: Date.now(),
+  });
   process.exit(0);
 });
 socket.on('end', () => {

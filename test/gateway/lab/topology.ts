@@ -6,13 +6,17 @@ import type { Topology } from '../../../src/lab/topology/model.js';
 //   client ── lan ── gateway ─ upa ─ carrier-a (NAT) ─ neta ─┐
 //                           └─ upb ─ carrier-b (NAT) ─ netb ─ origin
 //
-// The gateway masquerades out of both uplinks (a plain Linux NAT gateway: what the baseline
-// runs on); upa is the preferred default route. The whole path delay sits on the uplinks, so
-// client ↔ origin and gateway ↔ origin both see the configured RTT. The origin answers on one
-// address (203.0.113.10) through either carrier: carrier-b routes it to the origin's other
-// interface, which Linux accepts (weak host model).
+// The gateway's uplinks have no default route and no NAT of their own: `roam gateway up`
+// sets up routing, NAT and interception itself (in every compared mode, roam-gateway.ts), and
+// restores the namespace when it stops. The whole path delay sits on the uplinks, so client ↔
+// origin and gateway ↔ origin both see the configured RTT. Each origin address (203.0.113.10,
+// nginx; 198.51.100.10, the Node origins) is reachable through either carrier: each carrier
+// routes the other's subnet to the origin's other interface, which Linux accepts (weak host
+// model).
 
 export const ORIGIN = '203.0.113.10';
+/** The origin's second address: the Node origins listen here, on port 80 too. */
+export const ORIGIN2 = '198.51.100.10';
 export const CLIENT = '192.168.50.10';
 export const LAN_GW = '192.168.50.1';
 export const UPLINK_A = { id: 'A', link: 'upa', localAddress: '100.64.1.2', next: '100.64.1.1' };
@@ -36,8 +40,8 @@ export function gatewayTopology(opts: GatewayLabOptions): Topology {
     hosts: {
       client: {},
       gateway: { forward: true },
-      'carrier-a': { forward: true },
-      'carrier-b': { forward: true, routes: [{ to: '203.0.113.0/28', via: '198.51.100.10' }] },
+      'carrier-a': { forward: true, routes: [{ to: '198.51.100.0/28', via: ORIGIN }] },
+      'carrier-b': { forward: true, routes: [{ to: '203.0.113.0/28', via: ORIGIN2 }] },
       origin: {},
     },
     links: [
@@ -51,10 +55,7 @@ export function gatewayTopology(opts: GatewayLabOptions): Topology {
         a: {
           host: 'gateway',
           ip: `${UPLINK_A.localAddress}/24`,
-          gateway: UPLINK_A.next,
           kind: 'cellular',
-          metric: 10,
-          nat: true,
         },
         b: { host: 'carrier-a', ip: `${UPLINK_A.next}/24` },
         ...uplink,
@@ -64,10 +65,7 @@ export function gatewayTopology(opts: GatewayLabOptions): Topology {
         a: {
           host: 'gateway',
           ip: `${UPLINK_B.localAddress}/24`,
-          gateway: UPLINK_B.next,
           kind: 'cellular',
-          metric: 20,
-          nat: true,
         },
         b: { host: 'carrier-b', ip: `${UPLINK_B.next}/24` },
         ...uplink,
@@ -80,7 +78,7 @@ export function gatewayTopology(opts: GatewayLabOptions): Topology {
       {
         name: 'netb',
         a: { host: 'carrier-b', ip: '198.51.100.1/28', nat: true },
-        b: { host: 'origin', ip: '198.51.100.10/28' },
+        b: { host: 'origin', ip: `${ORIGIN2}/28` },
       },
     ],
   });

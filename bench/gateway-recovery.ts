@@ -47,6 +47,8 @@ interface Trial {
   recoveryMs: number;
   /** The splice in parts: migration starts → first new byte handed to the client socket (gateway log, wall clock, 1 ms) → read by the client. */
   parts: { originMs: number; deliverMs: number };
+  /** How long the fault command took: a link down is seen by the gateway within it. */
+  faultCommandMs: number;
   offset: number;
   complete: boolean;
 }
@@ -118,6 +120,7 @@ async function spliceTrial(
         originMs: splice.time - migration.time,
         deliverMs: recoveryMs - (splice.time - failure.faultWall),
       },
+      faultCommandMs: failure.faultAt - failure.startedAt,
       offset,
       complete: done.event === 'done' && done.bytes === file.size && done.sha256 === file.sha256,
     };
@@ -288,7 +291,8 @@ const md = [
   'Failure recovery delay of the splice (issue 6) in the lab: client — gateway with two uplinks',
   '(the RTT split over each uplink) — two NAT carriers — nginx. A download is live when uplink A',
   `stalls or goes down. \`roam gateway up\` detects it itself (probes every 100 ms, stallMs ${STALL_MS}; link events):`,
-  'detection = fault in effect → the gateway starts the migration (its log line, wall clock);',
+  'detection = fault command returned (fault in effect) → the gateway starts the migration (its log line, wall',
+  'clock, 1 ms; a link down is seen within the fault command itself, so it shows as 0);',
   'splice = migration started → first resumed body byte read by the client. Goal: splice ≤ 2 RTT + 20 ms.',
   `Paper (FloMiS): ${PAPER_MS} ms mean recovery at RTT 100 ms.`,
   '',

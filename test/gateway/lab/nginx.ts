@@ -36,6 +36,7 @@ export function nginxConfig(prefix: string, opts: NginxOptions): string {
   return `daemon off;
 master_process off;
 worker_processes 1;
+worker_rlimit_nofile 65536;
 pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events { worker_connections 4096; }

@@ -262,7 +262,7 @@ const md = [
   '',
   ...results.map(
     (r) =>
-      `- ${r.streams} streams: ${r.onA} on A, ${r.resumed} resumed; ${r.stillReceiving}/${r.streams} receiving afterwards, ${r.failedStreams} failed; detection ${r.detectionMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms, last resumed after ${r.lastResumedMs.toFixed(0)} ms; CPU ${pct(r.cpuBefore)} → ${pct(r.cpuAfter)}; RSS ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} MiB`,
+      `- ${r.streams} streams: ${r.onA} on A, ${r.resumed} resumed; ${r.stillReceiving}/${r.streams} receiving afterwards, ${r.failedStreams} failed; detection ${r.detectionMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms (${(r.recoveryMeanMs - r.detectionMs).toFixed(0)} after detection), last resumed after ${r.lastResumedMs.toFixed(0)} ms; CPU ${pct(r.cpuBefore)} → ${pct(r.cpuAfter)}; RSS ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} MiB`,
   ),
   '',
   "Overhead on one flow, same lab with no delay and no rate limit (both paths cross the lab's delay lines, whose ceiling may be the limit):",

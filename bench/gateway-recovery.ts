@@ -28,6 +28,7 @@ import { type Mode, RoamGateway } from '../test/gateway/lab/roam-gateway.js';
 import { failUplinkA, FIXTURES, type FaultKind } from '../test/gateway/lab/scenario.js';
 import { gatewayTopology, ORIGIN, UPLINK_A } from '../test/gateway/lab/topology.js';
 import { publish } from './report.js';
+import { monoMs } from './workers/clock.js';
 import { LinesProcess } from './workers/lines-process.js';
 
 const RTTS = (process.env.BENCH_RTTS ?? '50,100,200').split(',').map(Number);
@@ -147,6 +148,8 @@ interface BaselineResult {
   client: string;
   /** Failure → first new byte in the client's file, when it resumed by itself. */
   resumedMs: number | null;
+  /** Failure → the client's exit (or the cut). */
+  endMs: number;
   outcome: string;
   result: ClientResult;
 }
@@ -171,16 +174,18 @@ async function baseline(
     const failure = await failUplinkA(lab, fault);
     for (const r of runs) r.markFailure();
     const cap = setTimeout(() => runs.forEach((r) => r.kill()), BASELINE_CAP_S * 1000);
-    const results = await Promise.all(runs.map((r) => r.done));
+    const ended = await Promise.all(
+      runs.map((r) => r.done.then((result) => ({ result, endMs: monoMs() - failure.faultAt }))),
+    );
     clearTimeout(cap);
-    return results.map((result) => {
+    return ended.map(({ result, endMs }) => {
       const resumedMs = result.resumedAt === undefined ? null : result.resumedAt - failure.faultAt;
       const outcome = result.completed
         ? `completed (resumed by itself ${((resumedMs ?? 0) / 1000).toFixed(2)} s after the failure)`
         : result.killed
           ? `no progress for ${BASELINE_CAP_S} s (cut)`
-          : `failed, exit ${result.exitCode}`;
-      return { mode, fault, client: result.client, resumedMs, outcome, result };
+          : `failed ${(endMs / 1000).toFixed(1)} s after the failure, exit ${result.exitCode}`;
+      return { mode, fault, client: result.client, resumedMs, endMs, outcome, result };
     });
   } finally {
     for (const r of runs) r.kill();
@@ -292,7 +297,7 @@ const md = [
   '(the RTT split over each uplink) — two NAT carriers — nginx. A download is live when uplink A',
   `stalls or goes down. \`roam gateway up\` detects it itself (probes every 100 ms, stallMs ${STALL_MS}; link events):`,
   'detection = fault command returned (fault in effect) → the gateway starts the migration (its log line, wall',
-  'clock, 1 ms; a link down is seen within the fault command itself, so it shows as 0);',
+  'clock, 1 ms; a link down is seen during the fault command itself, so it can show as ≤ 0);',
   'splice = migration started → first resumed body byte read by the client. Goal: splice ≤ 2 RTT + 20 ms.',
   `Paper (FloMiS): ${PAPER_MS} ms mean recovery at RTT 100 ms.`,
   '',

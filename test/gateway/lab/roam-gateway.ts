@@ -74,13 +74,19 @@ export class RoamGateway {
       [process.execPath, CLI, '--log-level', 'info', 'gateway', 'up', '--config', config],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => {
+        this.events.push({ msg: 'exit', code, signal, level: 50, time: Date.now() });
+        resolve();
+      }),
+    );
     const take = (line: string) => {
       let e: GatewayEvent;
       try {
         e = JSON.parse(line) as GatewayEvent;
       } catch {
-        return;
+        // Not a log line: a crash's stack trace, say. Kept, as a warning.
+        e = { msg: 'output', line, level: 50, time: Date.now() };
       }
       if (typeof e.msg !== 'string' && typeof e.event === 'string') e.msg = e.event;
       this.events.push(e);

@@ -133,7 +133,11 @@ async function load(count: number): Promise<LoadResult> {
             const key = `${w.msg} ${[w.uplink, w.to, w.code].filter(Boolean).join(' ')}`;
             codes.set(key, (codes.get(key) ?? 0) + 1);
           }
-          throw new Error(`${String(err)}; gateway: ${JSON.stringify([...codes])} ${trouble()}`);
+          const last = clients.events.filter((e) => e.event === 'progress').at(-1);
+          void err;
+          throw new Error(
+            `${String(last?.heads ?? 0)} of ${count} streams got a response head within 120 s (${String(last?.ended ?? 0)} ended); gateway warnings: ${JSON.stringify(Object.fromEntries(codes))} ${trouble()}`,
+          );
         });
       // Steady state, then a window of it: the CPU and memory "before".
       if (gateway.events.some((e) => e.msg === 'exit'))
@@ -283,7 +287,7 @@ for (const n of COUNTS) {
     console.log(JSON.stringify(r));
   } catch (err) {
     // Reported as such: a count the lab could not carry is a finding, not a crash.
-    failures.push({ streams: n, error: String(err).slice(0, 400) });
+    failures.push({ streams: n, error: String(err).slice(0, 600) });
     console.log(`${n} streams: ${String(err)}`);
   }
 }

@@ -73,10 +73,6 @@ export function wavAudio(seconds: number): Buffer {
   return Buffer.concat([head, randomBytes(bytes)]);
 }
 
-export interface Site {
-  files: Map<string, Served>;
-}
-
 /** What the page's own script does once loaded: the results land in window.__roam. */
 const PAGE_SCRIPT = `
 const hex = (b) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, '0')).join('');

@@ -178,7 +178,7 @@ async function runCase(
     ];
     clearTimeout(deadline);
     const newConnections = (await synsSent(lab)) - synsBefore;
-    // What the gateway said about trouble (warnings and up): shown when a case fails.
+    // What the gateway said about trouble (warnings and up), with the case's output.
     for (const e of gateway.events.filter((e) => Number(e.level) >= 40))
       console.log(
         `gateway ${mode}/${fault} +${e.time - failure.faultWall} ms: ${e.msg} ${[e.uplink, e.from, e.to, e.reason, e.code, e.err].filter((x) => x !== undefined).join(' ')}`,

@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -136,8 +137,31 @@ static napi_value send_tcp_ack(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// pendingInput(fd) -> bytes in the socket's receive queue not read yet (FIONREAD).
+static napi_value pending_input(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI_OK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  int32_t fd = -1;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "pendingInput(fd) needs a file descriptor");
+    return NULL;
+  }
+  int n = 0;
+  if (ioctl(fd, FIONREAD, &n) != 0) {
+    roam_throw_errno(env, errno, "ioctl", "(FIONREAD)");
+    return NULL;
+  }
+  napi_value out;
+  NAPI_OK(env, napi_create_int32(env, n, &out));
+  return out;
+}
+
 napi_value roam_init_netfilter(napi_env env, napi_value exports) {
   napi_value fn;
+  NAPI_OK(env, napi_create_function(env, "pendingInput", NAPI_AUTO_LENGTH, pending_input, NULL,
+                                    &fn));
+  NAPI_OK(env, napi_set_named_property(env, exports, "pendingInput", fn));
   NAPI_OK(env, napi_create_function(env, "getOriginalDst", NAPI_AUTO_LENGTH, get_original_dst,
                                     NULL, &fn));
   NAPI_OK(env, napi_set_named_property(env, exports, "getOriginalDst", fn));

@@ -11,3 +11,12 @@ export {
   type NamesClientOptions,
   type NameRecord,
 } from './names/index.js';
+export {
+  fetchGatewayStatus,
+  Gateway,
+  type GatewayConfig,
+  type GatewayStatus,
+  loadGatewayConfig,
+  parseGatewayConfig,
+} from './gateway/index.js';
+export { HttpEngine, type HttpEngineOptions } from './gateway/http/index.js';

@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../gateway/config/index.js';
 import { fetchGatewayStatus, runningGatewayName } from '../gateway/control/client.js';
 import { Gateway } from '../gateway/daemon/gateway.js';
 import { gatewayDown, gatewayDownAll } from '../gateway/routing/restore.js';
+import { pidAlive, readGatewayState, recordedGateways } from '../gateway/routing/state.js';
 import { formatPrometheus } from '../gateway/status/prometheus.js';
 import { formatStatusText } from '../gateway/status/text.js';
 import { output, printJson } from './output.js';
@@ -28,13 +29,17 @@ const collect = (value: string, previous: string[]): string[] => [...previous, v
 
 function requireRoot(what: string): void {
   if (process.getuid?.() !== 0) {
-    throw new RoamError('ROAM_NOT_ROOT', `roam gateway ${what} changes routing and iptables: run it as root`);
+    throw new RoamError(
+      'ROAM_NOT_ROOT',
+      `roam gateway ${what} changes routing and iptables: run it as root`,
+    );
   }
 }
 
 /** The config from --config (flags then override) or from flags alone. */
 function configFromOptions(o: UpOptions): GatewayConfig {
-  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const num = (v: string | undefined): number | undefined =>
+    v === undefined ? undefined : Number(v);
   if (o.config) {
     const base = loadGatewayConfig(o.config);
     return parseGatewayConfig(
@@ -52,7 +57,9 @@ function configFromOptions(o: UpOptions): GatewayConfig {
           splice: base.http.splice && o.splice,
         },
         fastReset: base.fastReset && o.fastReset,
-        uplinks: base.uplinks.map((u) => (u.source === undefined ? { ...u, source: undefined } : u)),
+        uplinks: base.uplinks.map((u) =>
+          u.source === undefined ? { ...u, source: undefined } : u,
+        ),
       },
       o.config,
     );
@@ -76,14 +83,21 @@ function configFromOptions(o: UpOptions): GatewayConfig {
 export function registerGateway(program: Command): void {
   const gw = program
     .command('gateway')
-    .description('multi-uplink gateway for unmodified LAN clients: NAT, balancing, HTTP splice (root)');
+    .description(
+      'multi-uplink gateway for unmodified LAN clients: NAT, balancing, HTTP splice (root)',
+    );
 
   gw.command('up')
     .description('run the gateway in the foreground; SIGINT/SIGTERM restore the host')
     .option('--config <file>', 'config file (YAML or JSON); flags below override it')
     .option('--name <name>', 'gateway name (state folder, iptables chains)')
     .option('--lan <ifname>', 'LAN interface (without --config)')
-    .option('--uplink <spec>', 'name=a,interface=IF,gateway=IP[,source=IP][,weight=N][,cost=N] (repeat)', collect, [])
+    .option(
+      '--uplink <spec>',
+      'name=a,interface=IF,gateway=IP[,source=IP][,weight=N][,cost=N] (repeat)',
+      collect,
+      [],
+    )
     .option('--probe <host:port>', 'probe target (repeat)', collect, [])
     .option('--probe-interval-ms <ms>', 'probe interval per uplink')
     .option('--stall-ms <ms>', 'declare a silent stall after this long')
@@ -160,10 +174,22 @@ export function registerGateway(program: Command): void {
     });
 }
 
+/**
+ * `down` without --name: the only recorded gateway that is no longer running (a crash's
+ * leftovers). A running gateway is stopped only when named: on a shared machine, another
+ * user's gateway must not be taken down by accident.
+ */
 function runningOrRecorded(): string {
-  try {
-    return runningGatewayName();
-  } catch {
-    throw new RoamError('ROAM_BAD_INPUT', 'name the gateway with --name, or use --all');
-  }
+  const recorded = recordedGateways();
+  const crashed = recorded.filter((n) => {
+    const st = readGatewayState(n);
+    return st === undefined || !pidAlive(st.pid);
+  });
+  if (crashed.length === 1 && crashed[0] !== undefined) return crashed[0];
+  throw new RoamError(
+    'ROAM_BAD_INPUT',
+    recorded.length === 0
+      ? 'no gateway is recorded in the state folder: nothing to restore'
+      : `name the gateway with --name (recorded: ${recorded.join(', ')}), or use --all`,
+  );
 }

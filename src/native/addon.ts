@@ -50,6 +50,8 @@ export interface RoamNative {
   ): { fd: number; name: string };
   /** getsockopt(SO_ORIGINAL_DST) on a connection redirected by iptables REDIRECT/DNAT. */
   getOriginalDst(fd: number): { address: string; port: number };
+  /** Bytes waiting in a socket's receive queue (ioctl FIONREAD). */
+  pendingInput(fd: number): number;
   /** Sends one TCP ACK segment with a forged source through a raw socket, SO_MARK = mark (root). */
   sendTcpAck(
     src: string,

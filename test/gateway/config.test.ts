@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadGatewayConfig, parseGatewayConfig, parseUplinkFlag } from '../../src/gateway/config/index.js';
+import {
+  loadGatewayConfig,
+  parseGatewayConfig,
+  parseUplinkFlag,
+} from '../../src/gateway/config/index.js';
 import { isRoamError } from '../../src/errors.js';
 
 const minimal = {
@@ -20,7 +24,10 @@ function refused(input: unknown, field: string): void {
     () => parseGatewayConfig(input, 'gw.yaml'),
     (err: unknown) => {
       assert.ok(isRoamError(err, 'ROAM_BAD_INPUT'), String(err));
-      assert.match(err.message, new RegExp(`^gw\\.yaml: .*${field.replace(/[[\]().]/g, '\\$&')}: `));
+      assert.match(
+        err.message,
+        new RegExp(`^gw\\.yaml: .*${field.replace(/[[\]().]/g, '\\$&')}: `),
+      );
       return true;
     },
   );
@@ -39,7 +46,10 @@ test('defaults fill every optional field', () => {
 });
 
 test('probe targets are parsed to host and port', () => {
-  const c = parseGatewayConfig({ ...minimal, probes: { targets: ['203.0.113.10:80', '1.1.1.1:443'] } });
+  const c = parseGatewayConfig({
+    ...minimal,
+    probes: { targets: ['203.0.113.10:80', '1.1.1.1:443'] },
+  });
   assert.deepEqual(c.probes.targets, [
     { host: '203.0.113.10', port: 80 },
     { host: '1.1.1.1', port: 443 },
@@ -48,13 +58,25 @@ test('probe targets are parsed to host and port', () => {
 
 test('errors name the field', () => {
   refused({ ...minimal, name: 'Bad Name' }, 'name');
-  refused({ ...minimal, uplinks: [{ ...minimal.uplinks[0], gateway: '10.0.0' }] }, 'uplinks[0].gateway');
-  refused({ ...minimal, uplinks: [minimal.uplinks[0], { ...minimal.uplinks[1], name: 'a' }] }, 'uplinks[1].name');
-  refused({ ...minimal, uplinks: [{ ...minimal.uplinks[0], interface: 'lan' }] }, 'uplinks[0].interface');
+  refused(
+    { ...minimal, uplinks: [{ ...minimal.uplinks[0], gateway: '10.0.0' }] },
+    'uplinks[0].gateway',
+  );
+  refused(
+    { ...minimal, uplinks: [minimal.uplinks[0], { ...minimal.uplinks[1], name: 'a' }] },
+    'uplinks[1].name',
+  );
+  refused(
+    { ...minimal, uplinks: [{ ...minimal.uplinks[0], interface: 'lan' }] },
+    'uplinks[0].interface',
+  );
   refused({ ...minimal, uplinks: [] }, 'uplinks');
   refused({ ...minimal, probes: { targets: ['example.com:80'] } }, 'probes.targets[0]');
   refused({ ...minimal, health: { stallMs: 1000, suspectMs: 1000 } }, 'health.suspectMs');
-  refused({ ...minimal, probes: { targets: ['1.1.1.1:80'], intervalMs: 600 } }, 'probes.intervalMs');
+  refused(
+    { ...minimal, probes: { targets: ['1.1.1.1:80'], intervalMs: 600 } },
+    'probes.intervalMs',
+  );
   refused({ ...minimal, http: { port: 70000 } }, 'http.port');
   refused({ ...minimal, colour: 'red' }, '(top level)');
 });
@@ -63,11 +85,20 @@ test('a file: YAML is read, unreadable or invalid files are ROAM_BAD_INPUT', () 
   const dir = mkdtempSync(join(tmpdir(), 'roam-gwcfg-'));
   try {
     const file = join(dir, 'gw.yaml');
-    writeFileSync(file, 'name: bus\nlan: { interface: lan }\nuplinks:\n  - { name: a, interface: wwan0, gateway: 10.0.0.1 }\n');
+    writeFileSync(
+      file,
+      'name: bus\nlan: { interface: lan }\nuplinks:\n  - { name: a, interface: wwan0, gateway: 10.0.0.1 }\n',
+    );
     assert.equal(loadGatewayConfig(file).uplinks[0]?.interface, 'wwan0');
     writeFileSync(file, 'name: [unclosed');
-    assert.throws(() => loadGatewayConfig(file), (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'));
-    assert.throws(() => loadGatewayConfig(join(dir, 'missing.yaml')), (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'));
+    assert.throws(
+      () => loadGatewayConfig(file),
+      (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'),
+    );
+    assert.throws(
+      () => loadGatewayConfig(join(dir, 'missing.yaml')),
+      (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -80,7 +111,10 @@ test('--uplink flags become uplink objects', () => {
     gateway: '10.0.0.1',
     weight: 2,
   });
-  assert.throws(() => parseUplinkFlag('name=a,wwan0'), (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'));
+  assert.throws(
+    () => parseUplinkFlag('name=a,wwan0'),
+    (e: unknown) => isRoamError(e, 'ROAM_BAD_INPUT'),
+  );
 });
 
 test('the shipped lab config is valid', () => {

@@ -5,13 +5,20 @@ import { type Transition, UplinkHealth } from '../../src/gateway/health/state-ma
 const limits = { stallMs: 1000, suspectMs: 500, recoverProbes: 3 };
 
 /** Probes every 100 ms answered after `rtt` until `stallAt`; returns transitions with times. */
-function run(h: UplinkHealth, from: number, to: number, opts: { rtt: number; stallAt?: number; resumeAt?: number }) {
+function run(
+  h: UplinkHealth,
+  from: number,
+  to: number,
+  opts: { rtt: number; stallAt?: number; resumeAt?: number },
+) {
   const out: Transition[] = [];
   for (let now = from; now <= to; now += 10) {
     // answers arriving at `now` for probes sent at now - rtt (every 100 ms)
     const sent = now - opts.rtt;
     const stalled = (t: number) =>
-      opts.stallAt !== undefined && t >= opts.stallAt && (opts.resumeAt === undefined || t < opts.resumeAt);
+      opts.stallAt !== undefined &&
+      t >= opts.stallAt &&
+      (opts.resumeAt === undefined || t < opts.resumeAt);
     if (sent >= 0 && sent % 100 === 0 && !stalled(sent) && !stalled(now)) {
       const t = h.handle({ kind: 'answer', sentAt: sent, now });
       if (t) out.push(t);
@@ -40,7 +47,10 @@ test('a silent stall is declared within stallMs of its start, passing through su
     );
     const down = ts[1] as Transition;
     assert.ok(down.at <= stallAt + limits.stallMs, `declared at ${down.at} (rtt ${rtt})`);
-    assert.ok(down.at >= stallAt + limits.stallMs - rtt - 100, `not before the silence is real (rtt ${rtt})`);
+    assert.ok(
+      down.at >= stallAt + limits.stallMs - rtt - 100,
+      `not before the silence is real (rtt ${rtt})`,
+    );
     assert.deepEqual(h.counters(), { transients: 0, failures: 1, lastFailureMs: null });
   }
 });

@@ -61,13 +61,18 @@ function hostState(lab: Lab): { iptables: string[]; rules: string; routes: strin
     execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
   const iptables = exec('iptables-save')
     .split('\n')
-    .filter((l) => l.startsWith('-') || (l.startsWith(':') && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /.test(l)));
+    .filter(
+      (l) =>
+        l.startsWith('-') ||
+        (l.startsWith(':') && !/^:(PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING) /.test(l)),
+    );
   return {
     iptables,
     rules: exec('ip', 'rule', 'show'),
     routes: exec('ip', 'route', 'show', 'table', 'all')
       .split('\n')
-      .filter((l) => !l.includes('table local'))
+      // Routes the kernel makes for addresses (a renumber changes them) are not ours.
+      .filter((l) => !l.includes('table local') && !l.includes('proto kernel'))
       .join('\n'),
   };
 }
@@ -77,10 +82,14 @@ class GatewayProcess {
   readonly ready: Promise<{ port: number; pid: number }>;
   readonly exited: Promise<number | null>;
 
-  constructor(lab: Lab, readonly name: string) {
+  constructor(
+    lab: Lab,
+    readonly name: string,
+    args: string[] = ['--config', CONFIG, '--name', name],
+  ) {
     this.child = lab.spawn(
       'gateway',
-      [process.execPath, CLI, '--log-level', 'warn', 'gateway', 'up', '--config', CONFIG, '--name', name],
+      [process.execPath, CLI, '--log-level', 'warn', 'gateway', 'up', ...args],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
@@ -128,8 +137,12 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function download(file: string): Promise<{ code: number; sha256: string; length: number; stderr: string }> {
-    const r = await lab.exec('client', ['curl', '-sS', '-o', file, `http://${ORIGIN_IP}/file`], { mayFail: true });
+  async function download(
+    file: string,
+  ): Promise<{ code: number; sha256: string; length: number; stderr: string }> {
+    const r = await lab.exec('client', ['curl', '-sS', '-o', file, `http://${ORIGIN_IP}/file`], {
+      mayFail: true,
+    });
     const bytes = existsSync(file) ? readFileSync(file) : Buffer.alloc(0);
     return {
       code: r.code,
@@ -155,8 +168,9 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     const flow = s.http.find((f) => f.bytesToClient >= 5 * 1024 * 1024);
     const failed = flow?.uplink as string;
     await lab.fault(LINK_OF[failed] as string, kind);
+    const faultAt = Date.now();
     const d = await done;
-    return { d, failed, flow: flow?.id };
+    return { d, failed, flow: flow?.id, faultAt };
   }
 
   test('the uplink stalls after 5 MB: curl completes byte-exact, the status shows the migration', async () => {
@@ -174,20 +188,28 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     assert.notEqual(m.to, failed);
     assert.equal(m.kind, 'range');
     assert.ok(m.offset >= 5 * 1024 * 1024);
-    const resumed = origin.events.find((e) => e.event === 'request' && e.range === `bytes=${m.offset}-`);
+    const resumed = origin.events.find(
+      (e) => e.event === 'request' && e.range === `bytes=${m.offset}-`,
+    );
     assert.ok(resumed, 'the origin saw the Range re-request');
     process.stdout.write(`# stall: recovery ${m.recoveryMs?.toFixed(1)} ms after detection\n`);
 
     // New flows avoid the failed uplink: six TCP connections, all on the other one.
-    const clients = Array.from({ length: 6 }, () => new Probe(lab, 'client', [ORIGIN_IP, '7000'], TCP_CLIENT));
+    const clients = Array.from(
+      { length: 6 },
+      () => new Probe(lab, 'client', [ORIGIN_IP, '7000'], TCP_CLIENT),
+    );
     try {
-      await Promise.all(clients.map((c) => c.waitFor((e) => e.event === 'connected', 10_000, 'connected')));
+      await Promise.all(
+        clients.map((c) => c.waitFor((e) => e.event === 'connected', 10_000, 'connected')),
+      );
       const st = await waitStatus(
         name,
         (x) => x.forwarded.filter((f) => f.server === `${ORIGIN_IP}:7000`).length === 6,
         'six forwarded flows',
       );
-      for (const f of st.forwarded) assert.notEqual(f.uplink, failed, `${f.client} on the failed uplink`);
+      for (const f of st.forwarded)
+        assert.notEqual(f.uplink, failed, `${f.client} on the failed uplink`);
     } finally {
       await Promise.all(clients.map((c) => c.stop()));
     }
@@ -196,18 +218,51 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
 
   test('the uplink goes down (link event): curl completes byte-exact', async () => {
     const before = await fetchGatewayStatus(name);
-    const { d, failed } = await downloadThroughFailure('down', join(dir, 'down'));
+    const { d, failed, faultAt } = await downloadThroughFailure('down', join(dir, 'down'));
     assert.equal(d.code, 0, `curl failed: ${d.stderr}`);
     assert.equal(d.length, SIZE);
     assert.equal(d.sha256, expectedSha);
     const s = await fetchGatewayStatus(name);
-    assert.ok(
-      s.events.some((e) => e.uplink === failed && e.to === 'down' && e.reason === 'link down'),
-      `a link-down event: ${JSON.stringify(s.events)}`,
+    const down = s.events.find(
+      (e) => e.uplink === failed && e.to === 'down' && e.reason === 'link down',
+    );
+    assert.ok(down, `a link-down event: ${JSON.stringify(s.events)}`);
+    process.stdout.write(
+      `# link down: declared ${Date.parse(down.at) - faultAt} ms after the fault command returned\n`,
     );
     assert.equal(s.migrations.length, before.migrations.length + 1);
     assert.equal(s.migrations.at(-1)?.from, failed);
     await heal(failed);
+  });
+
+  test("the uplink's address changes (renumber): curl completes byte-exact", async () => {
+    const before = await fetchGatewayStatus(name);
+    const done = download(join(dir, 'renumber'));
+    const s = await waitStatus(
+      name,
+      (st) => st.http.some((f) => f.bytesToClient >= 5 * 1024 * 1024 && f.uplink !== undefined),
+      'the download past 5 MB',
+    );
+    const failed = s.http.find((f) => f.bytesToClient >= 5 * 1024 * 1024)?.uplink as string;
+    const moved = await lab.fault(LINK_OF[failed] as string, 'renumber');
+    const d = await done;
+    assert.equal(d.code, 0, `curl failed: ${d.stderr}`);
+    assert.equal(d.length, SIZE);
+    assert.equal(d.sha256, expectedSha);
+    const after = await waitStatus(
+      name,
+      (st) => st.uplinks.find((u) => u.name === failed)?.source === moved.to,
+      'the new address in status',
+    );
+    assert.equal(after.migrations.length, before.migrations.length + 1);
+    assert.equal(after.migrations.at(-1)?.from, failed);
+    // The renumbered uplink carries new flows from its new address.
+    const probeOk = await waitStatus(
+      name,
+      (st) => st.uplinks.every((u) => u.state === 'up' && u.loss < 1),
+      'both uplinks up',
+    );
+    assert.ok(probeOk);
   });
 
   test('fast reset: a non-HTTP TCP flow on the stalled uplink is reset promptly', async () => {
@@ -226,7 +281,9 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
       const e: ProbeEvent = await client.waitFor((x) => x.event !== 'connected', 30_000, 'reset');
       assert.equal(e.event, 'error');
       assert.equal(e.code, 'ECONNRESET');
-      process.stdout.write(`# fast reset: ECONNRESET ${(e.at as number) - t0} ms after the stall began\n`);
+      process.stdout.write(
+        `# fast reset: ECONNRESET ${(e.at as number) - t0} ms after the stall began\n`,
+      );
       const after = await fetchGatewayStatus(name);
       assert.ok(after.resets >= 1);
       await heal(uplink);
@@ -237,7 +294,10 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
 
   test('roam gateway down after SIGKILL leaves no rule, route or chain behind', async () => {
     const during = hostState(lab);
-    assert.ok(during.iptables.some((l) => l.includes(`RGW-${name}`)), 'the gateway had rules');
+    assert.ok(
+      during.iptables.some((l) => l.includes(`RGW-${name}`)),
+      'the gateway had rules',
+    );
     await gw.stop('SIGKILL');
     assert.ok(existsSync(gatewayStateDir(name)), 'state survives the crash');
     execFileSync(process.execPath, [CLI, 'gateway', 'down', '--name', name], { stdio: 'inherit' });
@@ -246,5 +306,62 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     assert.equal(now.rules, baseline.rules);
     assert.equal(now.routes, baseline.routes);
     assert.equal(existsSync(gatewayStateDir(name)), false, 'state removed');
+  });
+
+  test('flags instead of a file; an uplink without an address; SIGTERM restores the namespace', async () => {
+    const flagged = `${name.slice(0, 6)}f`;
+    // uplink2's modem is not connected yet when the gateway starts.
+    await lab.exec('gateway', ['ip', 'addr', 'flush', 'dev', 'uplink2']);
+    const g = new GatewayProcess(lab, flagged, [
+      '--name',
+      flagged,
+      '--lan',
+      'lan',
+      '--uplink',
+      'name=a,interface=uplink1,gateway=100.64.1.1,weight=2',
+      '--uplink',
+      'name=b,interface=uplink2,gateway=100.64.2.1',
+      '--probe',
+      `${ORIGIN_IP}:9`,
+      '--http-port',
+      '3130',
+      '--no-fast-reset',
+    ]);
+    try {
+      const ready = await g.ready;
+      assert.equal(ready.port, 3130);
+      const early = await fetchGatewayStatus(flagged);
+      assert.deepEqual(
+        early.uplinks.map((u) => [u.name, u.state, u.source]),
+        [
+          ['a', 'up', lab.address('gateway', 'uplink1')],
+          ['b', 'down', null],
+        ],
+      );
+      await lab.fault('uplink2', 'up'); // the modem connects: its address comes back
+      const s = await waitStatus(flagged, (x) => x.uplinks.every((u) => u.state === 'up'), 'up');
+      assert.deepEqual(
+        s.uplinks.map((u) => [u.name, u.weight, u.source]),
+        [
+          ['a', 2, lab.address('gateway', 'uplink1')], // after the renumber above
+          ['b', 1, lab.address('gateway', 'uplink2')],
+        ],
+      );
+      assert.equal(s.settings.fastReset, false);
+      const d = await download(join(dir, 'flags'));
+      assert.equal(d.sha256, expectedSha);
+      await g.stop('SIGTERM');
+      assert.equal(await g.exited, 0);
+    } finally {
+      await g.stop('SIGKILL');
+      execFileSync(process.execPath, [CLI, 'gateway', 'down', '--name', flagged], {
+        stdio: 'ignore',
+      });
+    }
+    const now = hostState(lab);
+    assert.deepEqual(now.iptables, baseline.iptables);
+    assert.equal(now.rules, baseline.rules);
+    assert.equal(now.routes, baseline.routes);
+    assert.equal(existsSync(gatewayStateDir(flagged)), false, 'state removed');
   });
 });

@@ -25,7 +25,8 @@ const config = parseGatewayConfig({
   ],
 });
 const line = (c: Command) => c.argv.join(' ');
-const ipt = (c: Command) => c.argv.slice(0, 5).join(' ') === 'iptables -w 5 -t' ? c.argv.slice(5) : undefined;
+const ipt = (c: Command) =>
+  c.argv.slice(0, 5).join(' ') === 'iptables -w 5 -t' ? c.argv.slice(5) : undefined;
 
 test('setup: MASQUERADE on each uplink, REDIRECT of the LAN port 80 to the engine, one jump per builtin chain', () => {
   const cmds = setupCommands(config).map(line);
@@ -34,18 +35,27 @@ test('setup: MASQUERADE on each uplink, REDIRECT of the LAN port 80 to the engin
     assert.ok(cmds.includes(`iptables -w 5 -t nat -A ${c.nat} -o ${dev} -j MASQUERADE`), dev);
   }
   assert.ok(cmds.includes(`iptables -w 5 -t nat -A ${c.http} -p tcp -j REDIRECT --to-ports 3129`));
-  assert.ok(cmds.includes(`iptables -w 5 -t nat -I PREROUTING 1 -i lan0 -p tcp --dport 80 -j ${c.http}`));
+  assert.ok(
+    cmds.includes(`iptables -w 5 -t nat -I PREROUTING 1 -i lan0 -p tcp --dport 80 -j ${c.http}`),
+  );
   assert.ok(cmds.includes(`iptables -w 5 -t mangle -I PREROUTING 1 -i lan0 -j ${c.pre}`));
   assert.ok(cmds.includes(`iptables -w 5 -t filter -I FORWARD 1 -i lan0 -j ${c.rst}`));
   // Without interception and fast reset: no REDIRECT, no reset path.
-  const plain = setupCommands({ ...config, http: { ...config.http, intercept: false }, fastReset: false }).map(line);
+  const plain = setupCommands({
+    ...config,
+    http: { ...config.http, intercept: false },
+    fastReset: false,
+  }).map(line);
   assert.equal(plain.filter((l) => l.includes('REDIRECT') || l.includes('REJECT')).length, 0);
   assert.equal(plain.filter((l) => l.includes('--dport 80')).length, 0);
 });
 
 test('teardown removes every chain, jump, rule and table that setup and the uplinks add', () => {
   const teardown = teardownCommands(config);
-  assert.ok(teardown.every((c) => c.mayFail), 'every removal may find it gone already');
+  assert.ok(
+    teardown.every((c) => c.mayFail),
+    'every removal may find it gone already',
+  );
   const down = teardown.map(line);
   const added = [
     ...setupCommands(config),
@@ -58,13 +68,20 @@ test('teardown removes every chain, jump, rule and table that setup and the upli
     const args = ipt(c);
     if (args) {
       const [table, op, chain, ...rest] = args;
-      if (op === '-N') assert.ok(down.includes(`iptables -w 5 -t ${table} -X ${chain}`), `chain ${chain}`);
+      if (op === '-N')
+        assert.ok(down.includes(`iptables -w 5 -t ${table} -X ${chain}`), `chain ${chain}`);
       if (op === '-I') {
         const spec = rest.slice(1).join(' '); // drop the position
-        assert.ok(down.includes(`iptables -w 5 -t ${table} -D ${chain} ${spec}`), `jump ${chain} ${spec}`);
+        assert.ok(
+          down.includes(`iptables -w 5 -t ${table} -D ${chain} ${spec}`),
+          `jump ${chain} ${spec}`,
+        );
       }
       if (op === '-A') {
-        assert.ok(down.includes(`iptables -w 5 -t ${table} -F ${chain}`), `rules of ${chain} flushed`);
+        assert.ok(
+          down.includes(`iptables -w 5 -t ${table} -F ${chain}`),
+          `rules of ${chain} flushed`,
+        );
       }
       continue;
     }
@@ -81,13 +98,20 @@ test('teardown removes every chain, jump, rule and table that setup and the upli
 });
 
 test('uplink tables: subnet, default via the next hop, unreachable fallback; rules by source and mark', () => {
-  const routes = uplinkRouteCommands(config, 1, config.uplinks[1]!, { source: '10.1.0.2', prefixLen: 24 }).map(line);
+  const b = config.uplinks[1];
+  assert.ok(b);
+  const routes = uplinkRouteCommands(config, 1, b, {
+    source: '10.1.0.2',
+    prefixLen: 24,
+  }).map(line);
   assert.deepEqual(routes, [
     'ip route replace unreachable default metric 4096 table 201',
     'ip route replace 10.1.0.0/24 dev wwan1 src 10.1.0.2 table 201',
     'ip route replace default via 10.1.0.1 dev wwan1 table 201',
   ]);
-  const rules = uplinkRuleCommands(config, 1, '10.1.0.2').filter((c) => !c.mayFail).map(line);
+  const rules = uplinkRuleCommands(config, 1, '10.1.0.2')
+    .filter((c) => !c.mayFail)
+    .map(line);
   assert.deepEqual(rules, [
     'ip rule add from 10.1.0.2 lookup 201 priority 501',
     'ip rule add fwmark 0x20000/0xff0000 lookup 201 priority 551',
@@ -133,6 +157,9 @@ test('reset rules: connections marked for failed uplinks get the reset mark', ()
   const input = resetCommand(config, ['b']).input as string;
   const rules = input.split('\n').filter((l) => l.startsWith('-A '));
   assert.equal(rules.length, 1);
-  assert.match(rules[0] as string, /--mark 0x20000\/0xff0000 -j MARK --set-xmark 0xff0000\/0xff0000$/);
+  assert.match(
+    rules[0] as string,
+    /--mark 0x20000\/0xff0000 -j MARK --set-xmark 0xff0000\/0xff0000$/,
+  );
   assert.equal(resetCommand(config, []).input, '*mangle\n-F RGW-bus-DEAD\nCOMMIT\n');
 });

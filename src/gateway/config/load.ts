@@ -56,7 +56,10 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   try {
     data = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new RoamError('ROAM_BAD_INPUT', `${file}: not valid YAML/JSON: ${(err as Error).message}`);
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `${file}: not valid YAML/JSON: ${(err as Error).message}`,
+    );
   }
   return parseGatewayConfig(data, file);
 }

@@ -1,7 +1,12 @@
 import { connect } from 'node:net';
 import { RoamError } from '../../errors.js';
 import type { GatewayStatus } from '../status/model.js';
-import { controlSocketPath, pidAlive, readGatewayState, recordedGateways } from '../routing/state.js';
+import {
+  controlSocketPath,
+  pidAlive,
+  readGatewayState,
+  recordedGateways,
+} from '../routing/state.js';
 
 export const NOT_RUNNING = 'ROAM_GATEWAY_NOT_RUNNING';
 
@@ -46,7 +51,9 @@ export function fetchGatewayStatus(name: string, timeoutMs = 5000): Promise<Gate
         if (reply.ok) resolve(reply.ok);
         else reject(new RoamError(NOT_RUNNING, `gateway ${name}: ${reply.error ?? 'no answer'}`));
       } catch (err) {
-        reject(new RoamError(NOT_RUNNING, `gateway ${name}: bad answer (${(err as Error).message})`));
+        reject(
+          new RoamError(NOT_RUNNING, `gateway ${name}: bad answer (${(err as Error).message})`),
+        );
       }
     });
   });

@@ -9,7 +9,10 @@ const MAX_REQUEST = 4096;
  * so `roam gateway status` reaches it from any network namespace. One JSON line in
  * (`{"op":"status"}`), one JSON line out, then close.
  */
-export async function startControlServer(path: string, status: () => unknown): Promise<Server> {
+export async function startControlServer(
+  path: string,
+  status: () => Promise<unknown>,
+): Promise<Server> {
   rmSync(path, { force: true });
   const server = createServer((socket) => {
     let buf = '';
@@ -23,18 +26,24 @@ export async function startControlServer(path: string, status: () => unknown): P
       }
       const nl = buf.indexOf('\n');
       if (nl < 0) return;
-      let reply: unknown;
-      try {
-        const req = JSON.parse(buf.slice(0, nl)) as { op?: unknown };
-        reply = req.op === 'status' ? { ok: status() } : { error: `unknown op ${String(req.op)}` };
-      } catch (err) {
-        reply = { error: `bad request: ${(err as Error).message}` };
-      }
-      socket.end(`${JSON.stringify(reply)}\n`);
+      const line = buf.slice(0, nl);
+      buf = '';
+      socket.pause();
+      void answer(line, status).then((reply) => socket.end(`${JSON.stringify(reply)}\n`));
     });
   });
   server.listen(path);
   await once(server, 'listening');
   chmodSync(path, 0o600);
   return server;
+}
+
+async function answer(line: string, status: () => Promise<unknown>): Promise<unknown> {
+  try {
+    const req = JSON.parse(line) as { op?: unknown };
+    if (req.op !== 'status') return { error: `unknown op ${String(req.op)}` };
+    return { ok: await status() };
+  } catch (err) {
+    return { error: `bad request: ${(err as Error).message}` };
+  }
 }

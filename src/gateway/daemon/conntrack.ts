@@ -1,4 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import type { GatewayConfig } from '../config/model.js';
+import { markMask, uplinkMark } from '../routing/plan.js';
+import type { ForwardedFlow } from '../status/model.js';
 
 /** One connection from /proc/net/nf_conntrack, as the LAN client opened it. */
 export interface ConntrackEntry {
@@ -58,4 +61,26 @@ export async function readConntrack(): Promise<ConntrackEntry[]> {
   } catch {
     return [];
   }
+}
+
+/** The connections marked for one of the gateway's uplinks, as status shows them. Pure. */
+export function forwardedFlows(
+  entries: readonly ConntrackEntry[],
+  config: GatewayConfig,
+): ForwardedFlow[] {
+  const mask = markMask(config);
+  const out: ForwardedFlow[] = [];
+  for (const e of entries) {
+    const index = config.uplinks.findIndex((_, i) => (e.mark & mask) === uplinkMark(config, i));
+    const uplink = config.uplinks[index];
+    if (!uplink) continue;
+    out.push({
+      protocol: e.protocol,
+      client: `${e.src}:${e.sport}`,
+      server: `${e.dst}:${e.dport}`,
+      uplink: uplink.name,
+      bytes: e.bytes,
+    });
+  }
+  return out;
 }

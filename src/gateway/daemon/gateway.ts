@@ -11,7 +11,7 @@ import type { ProbeConnect } from '../health/prober.js';
 import { type Clock, systemClock } from '../http/clock.js';
 import { HttpEngine } from '../http/engine.js';
 import type { HostPort } from '../http/uplink.js';
-import type { Command } from '../routing/command.js';
+import { type Command, optional } from '../routing/command.js';
 import {
   gatewaySysctls,
   markMask,
@@ -34,16 +34,21 @@ import {
 } from '../routing/state.js';
 import {
   currentNetns,
-  GatewayRoutingCode,
   interfaceAddress,
   readSysctls,
   runCommands,
   sysctlCommands,
 } from '../routing/system.js';
-import type { GatewayStatus, MigrationRecord, UplinkEvent } from '../status/model.js';
+import type {
+  ForwardedFlow,
+  GatewayStatus,
+  MigrationRecord,
+  UplinkEvent,
+} from '../status/model.js';
 import { pickWeighted } from './balancer.js';
-import { readConntrack } from './conntrack.js';
+import { forwardedFlows, readConntrack } from './conntrack.js';
 import { nudgeClients } from './fast-reset.js';
+import { discoverInterfaces, type UplinkAddressNow } from './discover.js';
 import { UplinkRuntime } from './uplink-runtime.js';
 
 export interface GatewayDeps {
@@ -80,6 +85,7 @@ export class Gateway {
   #cancelSample: (() => void) | undefined;
   /** Routing commands run one after another, in the order health changed. */
   #queue: Promise<void> = Promise.resolve();
+  #links: Promise<void> = Promise.resolve();
   #resets = 0;
   #stopped = false;
   #port = 0;
@@ -127,6 +133,12 @@ export class Gateway {
         if (m) this.#migrations[i] = { ...m, recoveryMs: s.splicedAt - s.failedAt, kind: s.kind };
         this.#log.info(s, 'splice');
       },
+      onMigrationCancelled: (c) => {
+        const i = this.#migrations.findLastIndex((m) => m.flow === c.flow && m.recoveryMs === null);
+        const m = this.#migrations[i];
+        if (m) this.#migrations[i] = { ...m, kind: 'cancelled' };
+        this.#log.info(c, 'migration cancelled');
+      },
     });
   }
 
@@ -140,29 +152,7 @@ export class Gateway {
       );
     }
     if (previous) restoreFromState(previous); // leftovers of a crash
-    const lan = await interfaceAddress(config.lan.interface);
-    const lanIp = lan?.addresses[0]?.ip;
-    if (!lanIp) {
-      throw new RoamError(
-        GatewayRoutingCode.Uplink,
-        `LAN interface ${config.lan.interface} does not exist or has no IPv4 address`,
-      );
-    }
-    const addresses = [];
-    for (const u of config.uplinks) {
-      const info = await interfaceAddress(u.interface);
-      if (!info) {
-        throw new RoamError(GatewayRoutingCode.Uplink, `uplink ${u.name}: interface ${u.interface} does not exist`);
-      }
-      const found = u.source ? info.addresses.find((a) => a.ip === u.source) : info.addresses[0];
-      if (!found) {
-        throw new RoamError(
-          GatewayRoutingCode.Uplink,
-          `uplink ${u.name}: interface ${u.interface} has ${u.source ? `no address ${u.source}` : 'no IPv4 address'}`,
-        );
-      }
-      addresses.push({ source: found.ip, prefixLen: found.prefixLen, up: info.up });
-    }
+    const { lanIp, addresses } = await discoverInterfaces(config);
     const sysctls = gatewaySysctls(config);
     const state: GatewayState = {
       version: 1,
@@ -195,11 +185,15 @@ export class Gateway {
 
   async #begin(
     lanIp: string,
-    addresses: Array<{ source: string; prefixLen: number; up: boolean }>,
+    addresses: readonly UplinkAddressNow[],
     sysctls: Record<string, string>,
   ): Promise<void> {
     const config = this.#config;
-    await runCommands([...this.#state.teardown, ...sysctlCommands(sysctls), ...setupCommands(config)]);
+    await runCommands([
+      ...this.#state.teardown,
+      ...sysctlCommands(sysctls),
+      ...setupCommands(config),
+    ]);
     config.uplinks.forEach((u, i) => {
       const address = addresses[i] as (typeof addresses)[number];
       this.#uplinks.push(
@@ -214,9 +208,15 @@ export class Gateway {
       );
     });
     for (const u of this.#uplinks) {
-      const cmds = uplinkRuleCommands(config, u.index, u.source as string);
+      if (u.source === undefined) continue;
+      const cmds = uplinkRuleCommands(config, u.index, u.source);
       if (u.health.state !== 'down') {
-        cmds.unshift(...uplinkRouteCommands(config, u.index, u.config, { source: u.source as string, prefixLen: u.prefixLen }));
+        cmds.unshift(
+          ...uplinkRouteCommands(config, u.index, u.config, {
+            source: u.source,
+            prefixLen: u.prefixLen,
+          }),
+        );
       }
       await runCommands(cmds);
     }
@@ -230,13 +230,23 @@ export class Gateway {
     }
     this.#monitor = new LinkMonitor(
       new Set(config.uplinks.map((u) => u.interface)),
-      (ifname) => void this.#linkChanged(ifname),
+      // One at a time, in order: a renumber is two events whose reads must not cross.
+      (ifname) => {
+        this.#links = this.#links
+          .then(() => this.#linkChanged(ifname))
+          .catch((err: unknown) => {
+            this.#log.error({ err: (err as Error).message }, 'link event handling failed');
+          });
+      },
     );
     this.#monitor.start();
     for (const u of this.#uplinks) u.prober.start();
     this.#tick();
     this.#sample();
-    this.#control = await startControlServer(controlSocketPath(config.name), () => this.status());
+    this.#control = await startControlServer(controlSocketPath(config.name), async () => {
+      await this.refreshForwarded(); // conntrack is read when asked, not on a timer
+      return this.status();
+    });
   }
 
   /** Balancing and reset rules for the current health. */
@@ -256,7 +266,10 @@ export class Gateway {
       const dst = loadNative().getOriginalDst(fd);
       origin = { host: dst.address, port: dst.port };
     } catch (err) {
-      this.#log.warn({ err: (err as Error).message }, 'intercepted connection without an original destination');
+      this.#log.warn(
+        { err: (err as Error).message },
+        'intercepted connection without an original destination',
+      );
       socket.destroy();
       return;
     }
@@ -282,7 +295,8 @@ export class Gateway {
       reason: t.reason,
       at: new Date().toISOString(),
     });
-    const healthChanged = isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
+    const healthChanged =
+      isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
     if (!healthChanged) return;
     const rules = this.#balancing();
     const failed = t.to === 'down';
@@ -291,6 +305,11 @@ export class Gateway {
     if (failed && this.#config.http.splice) {
       const n = this.#engine.uplinkFailed(u.name);
       if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+    } else if (failed && this.#config.fastReset) {
+      // Splicing off: intercepted HTTP gets the same fast reset as other TCP.
+      const n = this.#engine.resetUplink(u.name);
+      this.#resets += n;
+      if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'resetting HTTP flows');
     }
     this.#enqueue(async () => {
       await runCommands(rules);
@@ -326,12 +345,14 @@ export class Gateway {
     const usable = info?.up === true && address !== undefined;
     const now = this.#clock.now();
     if (!usable) {
-      const why = info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
+      const why =
+        info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
       const t = u.health.handle({ kind: 'link-down', now, why });
       if (t) this.#transition(u, t);
       return;
     }
-    const moved = address.ip !== u.source;
+    const previous = u.source;
+    const moved = previous !== undefined && address.ip !== previous;
     u.source = address.ip;
     u.prefixLen = address.prefixLen;
     // The kernel dropped the uplink's routes with the link (or the old address): put them back.
@@ -339,8 +360,17 @@ export class Gateway {
       source: address.ip,
       prefixLen: address.prefixLen,
     });
-    if (moved) cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
-    this.#enqueue(() => runCommands(cmds));
+    if (previous !== address.ip)
+      cmds.push(...uplinkRuleCommands(this.#config, u.index, address.ip));
+    // May fail when the address vanished meanwhile (the first event of a renumber): the
+    // event that follows applies the routes again with the address that is left.
+    this.#enqueue(() => runCommands(cmds.map(optional)));
+    if (moved) {
+      // Connections bound to (or NATed to) the old address are silently dead: move the
+      // HTTP responses (the engine's new upstreams bind to the new address or another uplink).
+      this.#log.warn({ uplink: u.name, from: previous, to: address.ip }, 'uplink renumbered');
+      if (this.#config.http.splice) this.#engine.uplinkFailed(u.name);
+    }
     const t = u.health.handle({ kind: 'link-up', now });
     if (t) this.#transition(u, t);
   }
@@ -352,42 +382,37 @@ export class Gateway {
       const t = u.health.handle({ kind: 'tick', now });
       if (t) this.#transition(u, t);
     }
-    this.#cancelTick = this.#clock.after(TICK_MS, () => this.#tick());
+    // Judge silence only after the event loop has taken in the I/O that is ready: on a
+    // busy host a timer can fire late, right before the probe answers that arrived
+    // meanwhile are read, and would declare a healthy uplink dead. setImmediate runs after
+    // the poll phase.
+    this.#cancelTick = this.#clock.after(TICK_MS, () => {
+      const immediate = setImmediate(() => this.#tick());
+      this.#cancelTick = () => clearImmediate(immediate);
+    });
   }
 
   #sample(): void {
     if (this.#stopped) return;
     const now = this.#clock.now();
     void Promise.all(this.#uplinks.map((u) => u.sampleThroughput(now)));
-    void this.refreshForwarded();
     this.#cancelSample = this.#clock.after(1000, () => this.#sample());
   }
 
-  #forwarded: GatewayStatus['forwarded'] = [];
+  #forwarded: readonly ForwardedFlow[] = [];
 
-  /** Refreshes the conntrack view used by status (cheap; called by the control socket). */
+  /** Refreshes the conntrack view used by status (called by the control socket). */
   async refreshForwarded(): Promise<void> {
-    const mask = markMask(this.#config);
-    const entries = await readConntrack();
-    const out: Array<GatewayStatus['forwarded'][number]> = [];
-    for (const e of entries) {
-      const u = this.#uplinks.find((x) => (e.mark & mask) === uplinkMark(this.#config, x.index));
-      if (!u) continue;
-      out.push({
-        protocol: e.protocol,
-        client: `${e.src}:${e.sport}`,
-        server: `${e.dst}:${e.dport}`,
-        uplink: u.name,
-        bytes: e.bytes,
-      });
-    }
-    this.#forwarded = out;
+    this.#forwarded = forwardedFlows(await readConntrack(), this.#config);
   }
 
   status(): GatewayStatus {
     const http = this.#engine.stats();
     const now = this.#clock.now();
     const wall = Date.now();
+    const flowsOn = (name: string): number =>
+      http.filter((f) => f.uplink === name).length +
+      this.#forwarded.filter((f) => f.uplink === name).length;
     return {
       name: this.#config.name,
       pid: process.pid,
@@ -398,29 +423,7 @@ export class Gateway {
         splice: this.#config.http.splice,
         fastReset: this.#config.fastReset,
       },
-      uplinks: this.#uplinks.map((u) => {
-        const c = u.health.counters();
-        return {
-          name: u.name,
-          interface: u.config.interface,
-          source: u.source ?? null,
-          gateway: u.config.gateway,
-          weight: u.config.weight,
-          cost: u.config.cost,
-          state: u.health.state,
-          since: new Date(wall - (now - u.health.since)).toISOString(),
-          rttMs: u.prober.rttMs ?? null,
-          loss: u.prober.loss,
-          rxBps: Math.round(u.rxBps),
-          txBps: Math.round(u.txBps),
-          flows:
-            http.filter((f) => f.uplink === u.name).length +
-            this.#forwarded.filter((f) => f.uplink === u.name).length,
-          failures: c.failures,
-          transients: c.transients,
-          lastFailureMs: c.lastFailureMs,
-        };
-      }),
+      uplinks: this.#uplinks.map((u) => u.status(now, wall, flowsOn(u.name))),
       http,
       forwarded: this.#forwarded,
       migrations: [...this.#migrations],

@@ -4,6 +4,7 @@ import type { Clock } from '../http/clock.js';
 import { type Transition, UplinkHealth, type HealthThresholds } from '../health/state-machine.js';
 import { type ProbeConnect, UplinkProber } from '../health/prober.js';
 import type { ProbeTarget } from '../config/model.js';
+import type { UplinkStatus } from '../status/model.js';
 
 async function counter(ifname: string, name: string): Promise<number | undefined> {
   try {
@@ -39,7 +40,11 @@ export class UplinkRuntime {
     this.source = address.source;
     this.prefixLen = address.prefixLen;
     const now = opts.clock.now();
-    this.health = new UplinkHealth(opts.thresholds, now, address.up && address.source ? 'up' : 'down');
+    this.health = new UplinkHealth(
+      opts.thresholds,
+      now,
+      address.up && address.source ? 'up' : 'down',
+    );
     this.prober = new UplinkProber({
       targets: opts.targets,
       intervalMs: opts.intervalMs,
@@ -56,6 +61,29 @@ export class UplinkRuntime {
 
   get name(): string {
     return this.config.name;
+  }
+
+  /** This uplink in `roam gateway status`; `now` on the clock's scale, `wall` Date.now(). */
+  status(now: number, wall: number, flows: number): UplinkStatus {
+    const c = this.health.counters();
+    return {
+      name: this.name,
+      interface: this.config.interface,
+      source: this.source ?? null,
+      gateway: this.config.gateway,
+      weight: this.config.weight,
+      cost: this.config.cost,
+      state: this.health.state,
+      since: new Date(wall - (now - this.health.since)).toISOString(),
+      rttMs: this.prober.rttMs ?? null,
+      loss: this.prober.loss,
+      rxBps: Math.round(this.rxBps),
+      txBps: Math.round(this.txBps),
+      flows,
+      failures: c.failures,
+      transients: c.transients,
+      lastFailureMs: c.lastFailureMs,
+    };
   }
 
   /** Interface throughput since the last call, in bits per second. */

@@ -35,7 +35,8 @@ export class LinkMonitor {
       if (ifname !== undefined && this.interfaces.has(ifname)) this.onChange(ifname);
     });
     child.once('exit', (code, signal) => {
-      if (!this.#stopped) rootLogger().error({ code, signal }, 'ip monitor exited; link events lost');
+      if (!this.#stopped)
+        rootLogger().error({ code, signal }, 'ip monitor exited; link events lost');
     });
   }
 

@@ -31,7 +31,8 @@ const LOSS_WINDOW = 20;
 export class UplinkProber {
   readonly #opts: ProberOptions;
   readonly #connect: ProbeConnect;
-  readonly #open = new Set<Socket>();
+  /** Open probe sockets and the cancel of each one's timeout. */
+  readonly #open = new Map<Socket, () => void>();
   #cancelNext: (() => void) | undefined;
   #nextTarget = 0;
   #srttMs: number | undefined;
@@ -53,7 +54,10 @@ export class UplinkProber {
     this.#running = false;
     this.#cancelNext?.();
     this.#cancelNext = undefined;
-    for (const s of this.#open) s.destroy();
+    for (const [socket, cancelTimeout] of this.#open) {
+      cancelTimeout();
+      socket.destroy();
+    }
     this.#open.clear();
   }
 
@@ -87,7 +91,6 @@ export class UplinkProber {
       this.#record(false);
       return;
     }
-    this.#open.add(socket);
     let done = false;
     const finish = (answered: boolean): void => {
       if (done) return;
@@ -103,6 +106,7 @@ export class UplinkProber {
       this.#opts.onAnswer(sentAt, now);
     };
     const cancelTimeout = this.#opts.clock.after(this.#opts.timeoutMs, () => finish(false));
+    this.#open.set(socket, cancelTimeout);
     socket.once('connect', () => finish(true));
     socket.once('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ECONNREFUSED'));
     socket.once('close', () => finish(false));

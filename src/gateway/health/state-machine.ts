@@ -137,12 +137,15 @@ export class UplinkHealth {
     const silence = now - this.#lastAnsweredSentAt;
     switch (this.#state) {
       case 'up':
-        if (silence >= this.limits.stallMs) return this.#go('down', now, `no answer for ${Math.round(silence)} ms`);
-        if (silence >= this.limits.suspectMs) return this.#go('suspect', now, `no answer for ${Math.round(silence)} ms`);
+        if (silence >= this.limits.stallMs)
+          return this.#go('down', now, `no answer for ${Math.round(silence)} ms`);
+        if (silence >= this.limits.suspectMs)
+          return this.#go('suspect', now, `no answer for ${Math.round(silence)} ms`);
         return undefined;
       case 'suspect':
       case 'recovering':
-        if (silence >= this.limits.stallMs) return this.#go('down', now, `no answer for ${Math.round(silence)} ms`);
+        if (silence >= this.limits.stallMs)
+          return this.#go('down', now, `no answer for ${Math.round(silence)} ms`);
         return undefined;
       case 'down':
         return undefined;

@@ -70,6 +70,20 @@ export class HttpEngine {
     return n;
   }
 
+  /**
+   * An uplink failed and responses are not to be moved (splicing off): reset the client
+   * connections of every flow on it, so clients learn at once. Returns how many.
+   */
+  resetUplink(uplinkId: string): number {
+    let n = 0;
+    for (const flow of [...this.#flows.values()]) {
+      if (flow.uplink?.id !== uplinkId) continue;
+      flow.reset();
+      n++;
+    }
+    return n;
+  }
+
   /** Stop listening, destroy every flow, and resolve once all their sockets are closed. */
   async close(): Promise<void> {
     this.#closing = true;

@@ -129,6 +129,12 @@ export class Flow {
     this.#client.destroy();
   }
 
+  /** Reset the client's connection now (a gateway that signals failures with resets). */
+  reset(): void {
+    this.#relay.drop();
+    this.#client.resetAndDestroy();
+  }
+
   #transition(event: FlowEvent): void {
     const from = this.#state;
     this.#state = nextState(from, event);

@@ -1,5 +1,6 @@
 import { Socket } from 'node:net';
 import { RoamError } from '../../errors.js';
+import { loadNative } from '../../native/addon.js';
 import { type Logger, rootLogger } from '../../log/logger.js';
 import { type Clock, systemClock } from './clock.js';
 import type { FlowStats } from './flow-state.js';
@@ -25,6 +26,16 @@ export interface SpliceInfo {
   readonly failedAt: number;
   /** Clock time the first byte from the new upstream was handed to the client. */
   readonly splicedAt: number;
+}
+
+/** The original uplink delivered again before the re-request's response was accepted. */
+export interface MigrationCancelledInfo {
+  readonly flow: number;
+  /** The uplink the response stays on (the original one). */
+  readonly uplink: string;
+  /** The uplink whose re-request was abandoned. */
+  readonly abandoned: string;
+  readonly offset: number;
 }
 
 export interface HttpEngineOptions {
@@ -61,6 +72,14 @@ export interface HttpEngineOptions {
   onMigration?: (info: MigrationInfo) => void;
   /** The first byte of a moved response reached the client. */
   onSplice?: (info: SpliceInfo) => void;
+  /** A pending migration was cancelled because the original upstream delivered again. */
+  onMigrationCancelled?: (info: MigrationCancelledInfo) => void;
+  /**
+   * Bytes waiting in a socket's kernel receive queue. Bytes beyond these (and Node's own
+   * buffer) at the failure prove the original uplink is back. Default: ioctl FIONREAD
+   * through the native addon; without the addon, Infinity (migrations are never cancelled).
+   */
+  kernelPending?: (socket: Socket) => number;
   /** A client connection closed; its final stats (with the error code if it failed). */
   onFlowClosed?: (stats: FlowStats) => void;
 }
@@ -80,6 +99,8 @@ export interface ResolvedOptions extends HeadLimits {
   readonly closeGraceMs: number;
   readonly onMigration: (info: MigrationInfo) => void;
   readonly onSplice: (info: SpliceInfo) => void;
+  readonly onMigrationCancelled: (info: MigrationCancelledInfo) => void;
+  readonly kernelPending: (socket: Socket) => number;
   readonly onFlowClosed: (stats: FlowStats) => void;
 }
 
@@ -142,8 +163,25 @@ export function resolveOptions(opts: HttpEngineOptions): ResolvedOptions {
     closeGraceMs: num('closeGraceMs', 1),
     onMigration: guarded(logger, 'onMigration', opts.onMigration, undefined),
     onSplice: guarded(logger, 'onSplice', opts.onSplice, undefined),
+    onMigrationCancelled: guarded(
+      logger,
+      'onMigrationCancelled',
+      opts.onMigrationCancelled,
+      undefined,
+    ),
     onFlowClosed: guarded(logger, 'onFlowClosed', opts.onFlowClosed, undefined),
+    kernelPending: opts.kernelPending ?? kernelPendingFionread,
   };
+}
+
+function kernelPendingFionread(socket: Socket): number {
+  try {
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) return Number.POSITIVE_INFINITY;
+    return loadNative().pendingInput(fd);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
 }
 
 /** A caller's callback that throws is logged, not allowed to take a flow (or us) down. */

@@ -39,6 +39,14 @@ export class Relay {
   readonly #opts: ResolvedOptions;
   #uplink: Uplink | undefined;
   #upstream: Upstream | undefined;
+  /**
+   * The original upstream of a response being moved because its uplink was declared failed:
+   * kept open until the re-request's response is accepted, so that if the original uplink
+   * recovers first (its bytes arrive again) the migration is cancelled and the response
+   * stays where it was (FloMiS: "connection resumption").
+   */
+  #standby:
+    { upstream: Upstream; uplink: Uplink | undefined; receivedAtFailure: number } | undefined;
   #serverBytes = 0;
   #migrations = 0;
 
@@ -88,12 +96,24 @@ export class Relay {
     this.#upstream?.resume();
   }
 
-  /** Drop the upstream connection, counting its bytes. */
+  /** Drop the upstream connection (and a standby one), counting their bytes. */
   drop(): void {
+    this.#dropStandby();
+    this.#dropCurrent();
+  }
+
+  #dropCurrent(): void {
     if (this.#upstream === undefined) return;
     this.#serverBytes += this.#upstream.bytesIn;
     this.#upstream.abandon();
     this.#upstream = undefined;
+  }
+
+  #dropStandby(): void {
+    if (this.#standby === undefined) return;
+    this.#serverBytes += this.#standby.upstream.bytesIn;
+    this.#standby.upstream.abandon();
+    this.#standby = undefined;
   }
 
   /** The uplink failed, or the upstream connection broke: migrate whatever is live. */
@@ -115,22 +135,79 @@ export class Relay {
   }
 
   #open(uplink: Uplink): Upstream {
-    const upstream = new Upstream(
+    // Callbacks check which upstream speaks: the current one, the standby, or a dropped one.
+    const upstream: Upstream = new Upstream(
       { ...this.#opts, uplink, origin: this.#host.origin, limits: this.#opts },
       {
-        onEvent: (ev) => this.#onEvent(ev),
-        onDrain: () => this.#host.uploadDrained(),
-        onBroken: (err) => this.failure(err),
+        onEvent: (ev) => {
+          if (upstream === this.#upstream) return this.#onEvent(ev);
+          return false; // a standby holds its events until it is the current one again
+        },
+        onBytes: () => {
+          const standby = this.#standby;
+          // Bytes already on their way to us at the failure prove nothing; later ones do.
+          if (upstream !== standby?.upstream) return;
+          if (upstream.bytesIn > standby.receivedAtFailure) this.#cancelMigration();
+        },
+        onDrain: () => {
+          if (upstream === this.#upstream) this.#host.uploadDrained();
+        },
+        onBroken: (err) => {
+          if (upstream === this.#upstream) this.failure(err);
+          else if (upstream === this.#standby?.upstream) this.#dropStandby();
+        },
         onInvalid: (err) => {
+          if (upstream !== this.#upstream) {
+            if (upstream === this.#standby?.upstream) this.#dropStandby();
+            return;
+          }
           if (this.#host.exchange() !== undefined) this.#host.fail(err);
           else this.#host.log.warn({ code: err.code, err: err.message }, 'idle upstream dropped');
           this.drop();
         },
-        onIdleClose: () => this.drop(),
+        onIdleClose: () => {
+          if (upstream === this.#upstream) this.drop();
+          else if (upstream === this.#standby?.upstream) this.#dropStandby();
+        },
       },
     );
     this.#upstream = upstream;
     return upstream;
+  }
+
+  /**
+   * Bytes arrived on the original upstream while its response was being moved: its uplink
+   * is back before the splice. Cancel the migration (abandon the re-request) and carry on
+   * from the original, whose parser continues exactly where the client's body stands.
+   * Only bytes read after the failure count: events the standby still holds from before
+   * are no sign of life (see #open: a standby's events are held until then).
+   */
+  #cancelMigration(): void {
+    const standby = this.#standby;
+    const ex = this.#host.exchange();
+    if (standby === undefined || ex === undefined || ex.reRequest === undefined) {
+      this.#dropStandby();
+      return;
+    }
+    const abandoned = this.#uplink;
+    this.#dropCurrent();
+    this.#standby = undefined;
+    this.#upstream = standby.upstream;
+    this.#uplink = standby.uplink;
+    ex.reRequest = undefined;
+    ex.failedAt = undefined;
+    ex.cancelTimer?.();
+    ex.cancelTimer = undefined;
+    this.#host.resumed();
+    const info = {
+      flow: this.#host.id,
+      uplink: standby.uplink?.id ?? '?',
+      abandoned: abandoned?.id ?? '?',
+      offset: ex.writer.delivered,
+    };
+    this.#host.log.info(info, 'migration cancelled: the original uplink delivered first');
+    this.#opts.onMigrationCancelled(info);
+    standby.upstream.resume();
   }
 
   #onEvent(ev: ResponseEvent): boolean {
@@ -193,8 +270,9 @@ export class Relay {
     return true;
   }
 
-  /** The re-request's response head was accepted: back to forwarding. */
+  /** The re-request's response head was accepted: back to forwarding, the original is dropped. */
   #settle(ex: Exchange): void {
+    this.#dropStandby();
     ex.cancelTimer?.();
     ex.cancelTimer = undefined;
     this.#host.resumed();
@@ -225,11 +303,27 @@ export class Relay {
   /** Re-request the rest of the response over another uplink (see migration.ts). */
   #migrate(ex: Exchange, cause: RoamError): void {
     const failed = this.#uplink;
-    this.drop();
+    // Only a response broken off by a health signal (its socket still open, the bytes
+    // delivered so far intact) can come back; a broken socket cannot.
+    const keep =
+      cause.code === GatewayCode.UplinkFailed &&
+      ex.reRequest === undefined &&
+      ex.writer.headSent &&
+      this.#upstream !== undefined &&
+      this.#standby === undefined;
+    if (keep && this.#upstream !== undefined) {
+      const upstream = this.#upstream;
+      const receivedAtFailure = upstream.receivedSoFar(this.#opts.kernelPending);
+      this.#standby = { upstream, uplink: failed, receivedAtFailure };
+      this.#upstream = undefined;
+    } else {
+      this.#dropCurrent();
+    }
     ex.cancelTimer?.();
     ex.cancelTimer = undefined;
     ex.failedAt ??= this.#opts.clock.now();
     const step = nextMigrationStep(this.#host.id, ex, failed, cause, this.#opts);
+    if (step.kind !== 're-request') this.#dropStandby();
     switch (step.kind) {
       case 'give-up':
         this.#host.fail(step.error);

@@ -20,6 +20,8 @@ export interface UpstreamSink {
   onInvalid(err: RoamError): void;
   /** Closed between responses: nothing lost, the connection is just not reusable. */
   onIdleClose(): void;
+  /** Bytes arrived from the origin (before they are parsed): the path is alive. */
+  onBytes?(): void;
 }
 
 export interface UpstreamOptions {
@@ -87,6 +89,14 @@ export class Upstream {
     this.#socket.on('drain', () => {
       if (this.#state === 'open') this.#sink.onDrain();
     });
+  }
+
+  /**
+   * Bytes this connection has received from the network, counting those still waiting in
+   * Node's stream buffer and in the kernel's receive queue (`kernelPending`).
+   */
+  receivedSoFar(kernelPending: (socket: Socket) => number): number {
+    return this.#bytesIn + this.#socket.readableLength + kernelPending(this.#socket);
   }
 
   get bytesIn(): number {
@@ -169,6 +179,8 @@ export class Upstream {
   #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
     this.#bytesIn += chunk.length;
+    this.#sink.onBytes?.();
+    if (this.#isClosed()) return; // the sink may have abandoned us
     this.#parser.push(chunk);
     this.#pump();
   }

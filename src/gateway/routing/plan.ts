@@ -35,7 +35,15 @@ export interface Chains {
 
 export function chainNames(config: GatewayConfig): Chains {
   const p = `RGW-${config.name}`;
-  return { pre: `${p}-PRE`, pick: `${p}-PICK`, nat: `${p}-NAT`, http: `${p}-HTTP`, rst: `${p}-RST`, dead: `${p}-DEAD`, raw: `${p}-RAW` };
+  return {
+    pre: `${p}-PRE`,
+    pick: `${p}-PICK`,
+    nat: `${p}-NAT`,
+    http: `${p}-HTTP`,
+    rst: `${p}-RST`,
+    dead: `${p}-DEAD`,
+    raw: `${p}-RAW`,
+  };
 }
 
 export const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -62,7 +70,10 @@ export function uplinkTable(config: GatewayConfig, index: number): number {
 }
 
 function rulePriorities(config: GatewayConfig, index: number): { from: number; mark: number } {
-  return { from: config.routing.rulePriority + index, mark: config.routing.rulePriority + 50 + index };
+  return {
+    from: config.routing.rulePriority + index,
+    mark: config.routing.rulePriority + 50 + index,
+  };
 }
 
 /**
@@ -81,12 +92,26 @@ export function uplinkRouteCommands(
   return [
     ip('route', 'replace', 'unreachable', 'default', 'metric', '4096', 'table', table),
     ip('route', 'replace', subnet, 'dev', uplink.interface, 'src', addr.source, 'table', table),
-    ip('route', 'replace', 'default', 'via', uplink.gateway, 'dev', uplink.interface, 'table', table),
+    ip(
+      'route',
+      'replace',
+      'default',
+      'via',
+      uplink.gateway,
+      'dev',
+      uplink.interface,
+      'table',
+      table,
+    ),
   ];
 }
 
 /** Rules for uplink i: its source address and its mark both lead to its table. */
-export function uplinkRuleCommands(config: GatewayConfig, index: number, source: string): Command[] {
+export function uplinkRuleCommands(
+  config: GatewayConfig,
+  index: number,
+  source: string,
+): Command[] {
   const table = String(uplinkTable(config, index));
   const prio = rulePriorities(config, index);
   const mark = `${hex(uplinkMark(config, index))}/${hex(markMask(config))}`;
@@ -165,7 +190,18 @@ export function setupCommands(config: GatewayConfig): Command[] {
   const out: Command[] = [];
   for (const own of ownChains(config)) out.push(ipt(own.table, '-N', own.chain));
   out.push(
-    ipt('mangle', '-A', c.pre, '-j', 'CONNMARK', '--restore-mark', '--nfmask', mask, '--ctmask', mask),
+    ipt(
+      'mangle',
+      '-A',
+      c.pre,
+      '-j',
+      'CONNMARK',
+      '--restore-mark',
+      '--nfmask',
+      mask,
+      '--ctmask',
+      mask,
+    ),
     // Connections on a failed uplink: their packets get the reset mark (see resetCommand).
     ipt('mangle', '-A', c.pre, '-j', c.dead),
     ipt('mangle', '-A', c.pre, '-m', 'mark', '!', '--mark', `0/${mask}`, '-j', 'RETURN'),
@@ -188,10 +224,41 @@ export function setupCommands(config: GatewayConfig): Command[] {
     // not do: a downed link's table is only "unreachable" and the packet would never get there.
     const rmark = `${hex(resetMark(config))}/${mask}`;
     out.push(
-      ip('route', 'replace', 'default', 'dev', config.lan.interface, 'table', String(resetTable(config))),
+      ip(
+        'route',
+        'replace',
+        'default',
+        'dev',
+        config.lan.interface,
+        'table',
+        String(resetTable(config)),
+      ),
       optional(ip('rule', 'del', 'priority', String(resetRulePriority(config)))),
-      ip('rule', 'add', 'fwmark', rmark, 'lookup', String(resetTable(config)), 'priority', String(resetRulePriority(config))),
-      ipt('filter', '-A', c.rst, '-m', 'mark', '--mark', rmark, '-p', 'tcp', '-j', 'REJECT', '--reject-with', 'tcp-reset'),
+      ip(
+        'rule',
+        'add',
+        'fwmark',
+        rmark,
+        'lookup',
+        String(resetTable(config)),
+        'priority',
+        String(resetRulePriority(config)),
+      ),
+      ipt(
+        'filter',
+        '-A',
+        c.rst,
+        '-m',
+        'mark',
+        '--mark',
+        rmark,
+        '-p',
+        'tcp',
+        '-j',
+        'REJECT',
+        '--reject-with',
+        'tcp-reset',
+      ),
       ipt('filter', '-A', c.rst, '-m', 'mark', '--mark', rmark, '-j', 'DROP'),
       // The gateway's own nudge to an idle client (a forged out-of-window ACK "from the
       // server", so the client answers with an ACK that meets the REJECT) must not be
@@ -206,7 +273,17 @@ export function setupCommands(config: GatewayConfig): Command[] {
   if (config.http.intercept) {
     out.push(
       ipt('nat', '-A', c.http, '-m', 'addrtype', '--dst-type', 'LOCAL', '-j', 'RETURN'),
-      ipt('nat', '-A', c.http, '-p', 'tcp', '-j', 'REDIRECT', '--to-ports', String(config.http.port)),
+      ipt(
+        'nat',
+        '-A',
+        c.http,
+        '-p',
+        'tcp',
+        '-j',
+        'REDIRECT',
+        '--to-ports',
+        String(config.http.port),
+      ),
     );
   }
   for (const j of jumps(config)) out.push(ipt(j.table, '-I', j.chain, '1', ...j.spec));
@@ -230,7 +307,9 @@ export function pickCommand(config: GatewayConfig, healthy: readonly string[]): 
     const p = u.weight / remaining;
     remaining -= u.weight;
     const stat = p < 1 ? ` -m statistic --mode random --probability ${p.toFixed(6)}` : '';
-    lines.push(`-A ${c.pick} -m mark --mark 0/${mask}${stat} -j MARK --set-xmark ${hex(uplinkMark(config, i))}/${mask}`);
+    lines.push(
+      `-A ${c.pick} -m mark --mark 0/${mask}${stat} -j MARK --set-xmark ${hex(uplinkMark(config, i))}/${mask}`,
+    );
   }
   lines.push('COMMIT', '');
   return { argv: ['iptables-restore', '-w', '5', '--noflush'], input: lines.join('\n') };

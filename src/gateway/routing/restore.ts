@@ -1,5 +1,11 @@
 import { sysctlCommands, runCommandsSync } from './system.js';
-import { type GatewayState, pidAlive, readGatewayState, recordedGateways, removeGatewayState } from './state.js';
+import {
+  type GatewayState,
+  pidAlive,
+  readGatewayState,
+  recordedGateways,
+  removeGatewayState,
+} from './state.js';
 
 export interface RestoreResult {
   readonly name: string;

@@ -10,7 +10,10 @@ export const GatewayRoutingCode = {
 } as const;
 
 /** Runs commands in order; a failure (unless mayFail) is ROAM_GATEWAY_COMMAND with stderr. */
-export async function runCommands(commands: readonly Command[], netns?: string | null): Promise<void> {
+export async function runCommands(
+  commands: readonly Command[],
+  netns?: string | null,
+): Promise<void> {
   for (const c of commands) await runCommand(c, netns);
 }
 
@@ -98,7 +101,8 @@ export interface InterfaceAddress {
 export async function interfaceAddress(ifname: string): Promise<InterfaceAddress | undefined> {
   let out: string;
   try {
-    out = await runCommand({ argv: ['ip', '-j', '-4', 'addr', 'show', 'dev', ifname] });
+    // Not `-4`: it would leave out an interface that has no IPv4 address yet.
+    out = await runCommand({ argv: ['ip', '-j', 'addr', 'show', 'dev', ifname] });
   } catch {
     return undefined;
   }
@@ -112,7 +116,7 @@ export async function interfaceAddress(ifname: string): Promise<InterfaceAddress
   return {
     up: (dev.flags ?? []).includes('UP') && dev.operstate !== 'DOWN',
     addresses: (dev.addr_info ?? [])
-      .filter((a) => a.local !== undefined && a.prefixlen !== undefined)
+      .filter((a) => a.family === 'inet' && a.local !== undefined && a.prefixlen !== undefined)
       .map((a) => ({ ip: a.local as string, prefixLen: a.prefixlen as number })),
   };
 }

@@ -40,6 +40,7 @@ export interface MigrationRecord {
   readonly at: string;
   /** From the failure to the first resumed body byte handed to the client; null until then. */
   readonly recoveryMs: number | null;
+  /** range, discard, replay, complete once spliced; cancelled when the original came back. */
   readonly kind: string | null;
 }
 

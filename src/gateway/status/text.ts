@@ -27,7 +27,9 @@ export function formatStatusText(s: GatewayStatus): string {
     out.push(`  ${f.protocol} ${f.client} → ${f.server} via ${f.uplink}: ${f.bytes} bytes`);
   }
   out.push(`migrations: ${s.migrations.length}, resets: ${s.resets}`);
-  for (const m of s.migrations) {
+  const shown = s.migrations.slice(-10);
+  if (shown.length < s.migrations.length) out.push(`  … the last ${shown.length} (all: --json)`);
+  for (const m of shown) {
     out.push(
       `  flow #${m.flow} ${m.from ?? '-'} → ${m.to} at byte ${m.offset} (${m.at}): ${m.kind ?? 'pending'}, recovery ${ms(m.recoveryMs)}`,
     );

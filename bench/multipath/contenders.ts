@@ -96,7 +96,7 @@ export interface Trial {
   ok: boolean;
 }
 
-/** Runs `get` for the sizes; every trial's time, or the worker's error. */
+/** Runs `get` for the sizes against the contender's running server; every trial, or the error. */
 export async function timedDownloads(
   mp: MultipathLab,
   c: Contender,
@@ -105,7 +105,6 @@ export async function timedDownloads(
   repeat: number,
   timeoutMs: number,
 ): Promise<Trial[]> {
-  const server = await startServer(mp, c, port);
   const client = startClient(mp, c, 'get', port, { ...clientOptions(mp, c), sizes, repeat });
   try {
     const end = await client.waitFor((e) => e.event === 'done' || e.event === 'error', {
@@ -122,7 +121,7 @@ export async function timedDownloads(
         ok: e.ok === true,
       }));
   } finally {
-    await Promise.all([client.stop(), server.stop()]);
+    await client.stop();
   }
 }
 
@@ -138,3 +137,54 @@ export const mbit = (bytes: number, ms: number) => (bytes * 8) / (ms * 1000);
 
 export const sizeName = (n: number) =>
   n >= 1 << 20 ? `${n / (1 << 20)} MB` : n >= 1024 ? `${n / 1024} KB` : `${n} B`;
+
+export interface StreamResult {
+  bytes: number;
+  ms: number;
+  ok: boolean;
+  firstByteT: number;
+  lastByteT: number;
+  /** Pauses between reads longer than gapMs: [start, end], monotonic ms. */
+  gaps: [number, number][];
+  /** The client's progress events: bytes received by t. */
+  progress: { t: number; bytes: number }[];
+}
+
+/** Converts a finished `stream` client's events into a result (throws on its error). */
+export function streamResult(client: LinesProcess, name: string): StreamResult {
+  const done = client.events.find(isEvent('stream-done'));
+  if (!done) {
+    const err = client.events.find(isEvent('error'));
+    throw new Error(`${name}: ${err ? String(err.message) : 'no result'}`);
+  }
+  return {
+    bytes: Number(done.bytes),
+    ms: Number(done.ms),
+    ok: done.ok === true,
+    firstByteT: Number(done.firstByteT),
+    lastByteT: Number(done.lastByteT),
+    gaps: done.gaps as [number, number][],
+    progress: client.events
+      .filter(isEvent('progress'))
+      .map((e) => ({ t: e.t, bytes: Number(e.bytes) })),
+  };
+}
+
+/** Waits for a `stream` client to finish (or fail). */
+export async function streamEnd(client: LinesProcess, name: string, timeoutMs: number) {
+  await client.waitFor((e) => e.event === 'stream-done' || e.event === 'error', {
+    timeoutMs,
+    what: `${name} stream`,
+  });
+  return streamResult(client, name);
+}
+
+/**
+ * Steady goodput of a stream, Mbit/s: from the first progress sample `skipMs` after the first
+ * byte (slow start over) to the last byte.
+ */
+export function steadyMbit(r: StreamResult, skipMs: number): number {
+  const from = r.progress.find((p) => p.t >= r.firstByteT + skipMs && p.bytes < r.bytes);
+  if (!from) return mbit(r.bytes, r.lastByteT - r.firstByteT);
+  return mbit(r.bytes - from.bytes, r.lastByteT - from.t);
+}

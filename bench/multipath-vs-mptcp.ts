@@ -13,7 +13,7 @@
 //   roam aggregate  a roam session with every client address, scheduler `aggregate`
 //   ideal           the sum of every path's steady single-path TCP goodput, measured in
 //                   this run (a download of about PROBE_S seconds on each path alone)
-// Congestion control cubic in every namespace; bottleneck queues of 2 BDP (bench/multipath/lab.ts).
+// Congestion control cubic in every namespace; bottleneck queues of 1 BDP (bench/multipath/lab.ts).
 //
 // `--quick`: 64 KB, 1 MB and 10 MB only, fewer repetitions. BENCH_SETTINGS=1,2 picks settings.
 import { publish } from './report.js';
@@ -245,7 +245,7 @@ function markdown(results: SettingResult[]): string {
     '## multipath-vs-mptcp',
     '',
     'Downloads over all paths at once, in the lab (client ── N paths ── router ── server). Rows: plain TCP on the fastest path; Linux MPTCP (the same Node program under `mptcpize run`; in-kernel path manager, a `subflow` endpoint per extra client path, `ip mptcp limits set subflow N add_addr_accepted N` on both ends); roam `aggregate`; and the ideal, the sum of every path\'s steady single-path TCP goodput measured in the same run. Each download is a new connection (session), timed from connect() to the last byte at the application; median of the repetitions. Every download is checked byte for byte (SHA-256). Congestion control: ' +
-      `${CONGESTION_CONTROL} in every namespace; bottleneck queue 2 BDP per path. "of ideal" = goodput / ideal goodput (short downloads cannot reach it: handshake and slow start); "vs MPTCP" = goodput / MPTCP's. Path shares: download bytes each path's wire carried during that row.`,
+      `${CONGESTION_CONTROL} in every namespace; bottleneck queue 1 BDP per path. "of ideal" = goodput / ideal goodput (short downloads cannot reach it: handshake and slow start); "vs MPTCP" = goodput / MPTCP's. Path shares: download bytes each path's wire carried during that row.`,
     '',
   ];
   if (!roamAvailable.ok) lines.push(`roam: ${roamAvailable.reason}.`, '');

@@ -67,14 +67,14 @@ function allowCongestionControl(name: string): string | undefined {
 }
 
 /**
- * The bottleneck queue of a path in packets: two bandwidth-delay products (at least 20
- * packets). cubic fills any queue; the lab's default of 1000 packets would be 1.5 s at
- * 8 Mbit/s and turn every path into a long-RTT one. Two BDPs keep a single cubic flow at full
- * rate (its backoff is to 0.7 of the window) with at most 2 × RTT of queueing.
+ * The bottleneck queue of a path in packets: one bandwidth-delay product (at least 20
+ * packets), the classic rule. cubic fills any queue; the lab's default of 1000 packets would
+ * be 1.5 s at 8 Mbit/s and turn every path into a long-RTT one. One BDP keeps a single cubic
+ * flow at full rate (it backs off to 0.7 of its window) with at most one RTT of queueing.
  */
 export function queuePackets(p: PathSpec): number {
   const bdpBytes = ((p.rateMbit * 1e6) / 8) * (p.rttMs / 1000);
-  return Math.max(20, Math.ceil((2 * bdpBytes) / 1500));
+  return Math.max(20, Math.ceil(bdpBytes / 1500));
 }
 
 export const SERVER_IP = '10.99.0.2';

@@ -40,7 +40,13 @@ const LIST_GAP_MS = 150;
 const FAULTS = ['stall', 'down'] as const;
 type FaultKind = (typeof FAULTS)[number];
 const GOAL_MS: Record<FaultKind, number> = { stall: 500, down: 200 };
-const PORTS = { mptcp: 7702, roam: 7703, tcp: 7701 };
+const PORTS: Record<string, number> = {
+  'TCP on pb alone, no fault (reference)': 7701,
+  MPTCP: 7702,
+  'roam aggregate': 7703,
+  'roam best-path': 7704,
+};
+const portOf = (c: Contender) => PORTS[c.name] as number;
 const ROAM_SESSION = JSON.parse(process.env.BENCH_ROAM_SESSION ?? '{}') as Record<string, unknown>;
 
 const CONTENDERS: Contender[] = [
@@ -94,7 +100,7 @@ const REFERENCE: Contender = { name: 'TCP on pb alone, no fault (reference)', tr
 async function trial(mp: MultipathLab, c: Contender, fault: FaultKind | 'none'): Promise<Trial> {
   await mp.lab.fault('pa', 'up');
   await mp.mptcpEndpoints([1]);
-  const client = startClient(mp, c, 'stream', PORTS[c.transport], {
+  const client = startClient(mp, c, 'stream', portOf(c), {
     ...clientOptions(mp, c, c.transport === 'roam' ? { session: ROAM_SESSION } : {}),
     size: SIZE,
     progressMs: 50,
@@ -134,15 +140,12 @@ const secondGaps = (t: Trial) => t.laterGaps.filter(([, len]) => len > reference
 const mp = await MultipathLab.up('mp-failover', SETTING_1);
 const servers = [];
 try {
-  const serverOf = new Map<Contender, unknown>();
   for (const c of CONTENDERS) {
     if (c.transport === 'roam' && !roamAvailable.ok) continue;
-    if ([...serverOf.keys()].some((k) => k.transport === c.transport)) continue;
-    const s = await startServer(mp, c, PORTS[c.transport], ROAM_SESSION);
+    const s = await startServer(mp, c, portOf(c), ROAM_SESSION);
     servers.push(s);
-    serverOf.set(c, s);
   }
-  servers.push(await startServer(mp, REFERENCE, PORTS.tcp));
+  servers.push(await startServer(mp, REFERENCE, portOf(REFERENCE)));
   const refs: Trial[] = [];
   for (let i = 0; i < REPEAT; i++) refs.push(await trial(mp, REFERENCE, 'none'));
   console.log(`reference: ${JSON.stringify(refs)}`);

@@ -89,12 +89,10 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
       { name: 'MPTCP', transport: 'mptcp' },
       { name: 'roam aggregate', transport: 'roam', scheduler: 'aggregate' },
     ];
-    const serverOf = new Map<Contender, Awaited<ReturnType<typeof startServer>>>();
     for (const c of contenders) {
       if (c.transport === 'roam' && !roamAvailable.ok) continue;
       const s = await startServer(mp, c, PORTS[c.transport]);
       servers.push(s);
-      serverOf.set(c, s);
     }
 
     // The ideal: every path alone, steady goodput.

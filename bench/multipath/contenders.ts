@@ -68,7 +68,11 @@ export async function startServer(
   port: number,
   session: Record<string, unknown> = ROAM_SESSION,
 ): Promise<LinesProcess> {
-  const server = new LinesProcess(mp.lab, 'server', argv(c, 'serve', port, { session }));
+  const server = new LinesProcess(
+    mp.lab,
+    'server',
+    argv(c, 'serve', port, { session, scheduler: c.scheduler }),
+  );
   try {
     await server.waitFor(isEvent('listening'), { what: `${c.name} server listening` });
   } catch (err) {

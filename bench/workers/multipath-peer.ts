@@ -14,8 +14,9 @@
 //                                  than OPTIONS.gapMs is listed in the final "stream-done".
 //                                  Stdin `add ADDR` adds a flowpath from ADDR (roam).
 //
-// OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses and scheduler
-// (roam), session (roam session options), sizes, repeat, size, progressMs, gapMs.
+// OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses (roam client),
+// scheduler (roam, both ends: the sender's decides), session (roam session options), sizes,
+// repeat, size, progressMs, gapMs.
 // Integrity: byte i of every download is i % 251; the client checks the SHA-256 of what it got
 // against the pattern's (computed after the clock stopped).
 import { createHash } from 'node:crypto';
@@ -112,8 +113,9 @@ function serve(): void {
     const server = netCreateServer((socket) => answer(socket));
     server.listen(port, host, () => say('listening'));
   } else {
+    // The sender's scheduler decides how a download is spread: the server's.
     const server = roamCreateServer(
-      { ...options.session, advertise: [{ host, port }] } as unknown as ServerOptions,
+      { ...options.session, scheduler: options.scheduler } as unknown as ServerOptions,
       (session) => answer(session),
     );
     void server.listen({ host, port }).then(() => say('listening'));
@@ -145,6 +147,7 @@ function open(): Download {
     port,
     ...options.session,
     localAddresses: options.localAddresses,
+    maxFlowpaths: options.localAddresses?.length,
     scheduler: options.scheduler,
   } as unknown as ConnectOptions);
   return {

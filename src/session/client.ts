@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
@@ -15,13 +15,27 @@ import {
 } from './options.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
 import { checkPin, type ClientTlsOptions, tlsSocketFactory } from './tls.js';
-import { Session } from './session.js';
+import type { SchedulerName } from '../multipath/scheduler.js';
+import type { FlowpathInfo } from './flowpath.js';
+import { type MultipathSessionOptions, Session } from './session.js';
 
 export interface ConnectOptions extends Partial<SessionOptions> {
   host?: string;
   port?: number;
   /** Bind flowpaths to this local address (a path of a multi-homed host). */
   localAddress?: string;
+  /**
+   * Open one flowpath from each of these local addresses to each address of the server
+   * (the one connected to and those it advertises), up to maxFlowpaths. Default: only the
+   * default route (or `localAddress`).
+   */
+  localAddresses?: string[];
+  /** How the stream is spread over the flowpaths. Default 'aggregate'. */
+  scheduler?: SchedulerName;
+  /** Most flowpaths the client keeps open at once. Default 8. */
+  maxFlowpaths?: number;
+  /** Other multipath settings (best-path tuning, backup policy, stats interval). */
+  multipath?: Omit<MultipathSessionOptions, 'scheduler'>;
   /**
    * Where the server is now, asked again before every reconnect attempt: the hook for a
    * name service. Defaults to the host and port given.
@@ -102,13 +116,23 @@ class ClientDriver {
   private handshaking = false;
   private attemptCount = 0;
   private control: ClientControl | undefined;
+  private nextPathId = 1;
+  /** Every (local address, server address) pair the client wants a flowpath on. */
+  private readonly pairs = new Map<string, PathPair>();
+  /** Addresses the server advertised (ADDRESSES). */
+  private advertised: Endpoint[] = [];
+
+  private get localAddress(): string | undefined {
+    return this.locals[0];
+  }
 
   constructor(
     private readonly session: Session,
     private readonly opts: SessionOptions,
     private readonly resolveTarget: () => Endpoint | Promise<Endpoint>,
     private readonly factory: SocketFactory,
-    private readonly localAddress: string | undefined,
+    private readonly locals: (string | undefined)[],
+    private readonly maxFlowpaths: number,
     useControl: boolean,
     private readonly pinnedKey: string | undefined,
     /** True when the application gave resolve(): it, not the last endpoint, is the authority. */
@@ -117,13 +141,224 @@ class ClientDriver {
     if (useControl) {
       this.control = new ClientControl(session, (to) => {
         // The server moved: go to its new address now, even if the old path looks alive.
-        this.override = { ...to, localAddress: this.localAddress };
+        this.override = { host: to.host, port: to.port };
         if (session.state === 'open') session.dropPaths('server moved');
         else this.kick();
       });
     }
     session.on('migrating', () => this.startMigration());
     session.once('close', () => this.stop());
+    session.on('peer-addresses', (list: Endpoint[]) => {
+      this.advertised = list.map((a) => ({ host: a.host, port: a.port }));
+      this.ensurePaths();
+    });
+    session.on('connect', () => this.ensurePaths());
+    session.on('migrated', () => this.ensurePaths());
+    session.on('path-down', (info: FlowpathInfo) => this.onPathDown(info.pathId));
+    session.pathController = {
+      add: (opts) => this.addExplicit(opts),
+      remove: (pathId) => {
+        for (const pair of this.pairs.values()) if (pair.pathId === pathId) pair.removed = true;
+      },
+    };
+  }
+
+  // ---- multipath: one flowpath per (local address, server address) pair -------------------
+
+  private pairOf(local: string | undefined, remote: Endpoint, explicit = false): PathPair {
+    const key = `${local ?? '*'}>${remote.host}:${remote.port}`;
+    let pair = this.pairs.get(key);
+    if (!pair) {
+      pair = {
+        key,
+        local,
+        remote: { host: remote.host, port: remote.port },
+        pathId: undefined,
+        opening: false,
+        failures: 0,
+        timer: undefined,
+        removed: false,
+        explicit,
+      };
+      this.pairs.set(key, pair);
+    }
+    return pair;
+  }
+
+  private livePaths(): number {
+    let n = 0;
+    for (const pair of this.pairs.values()) if (pair.pathId !== undefined || pair.opening) n++;
+    return n;
+  }
+
+  /** Opens the flowpaths the client wants and does not have, within maxFlowpaths. */
+  private ensurePaths(): void {
+    if (this.session.state !== 'open' || !this.current) return;
+    const remotes = [this.current, ...this.advertised];
+    for (const local of this.locals) {
+      for (const remote of remotes) {
+        if (local !== undefined && isIP(local) !== isIP(remote.host)) continue; // no v4 → v6
+        const pair = this.pairOf(local, remote);
+        if (pair.removed || pair.pathId !== undefined || pair.opening || pair.timer) continue;
+        if (this.livePaths() >= this.maxFlowpaths) return;
+        void this.openPair(pair).catch(() => undefined);
+      }
+    }
+  }
+
+  private async openPair(pair: PathPair): Promise<FlowpathInfo> {
+    pair.opening = true;
+    try {
+      const info = await this.addFlowpath(pair.local, pair.remote);
+      pair.pathId = info.pathId;
+      pair.failures = 0;
+      return info;
+    } catch (err) {
+      pair.failures++;
+      this.retryPair(pair);
+      throw err;
+    } finally {
+      pair.opening = false;
+    }
+  }
+
+  /** A pair that failed, or whose flowpath died while others live, is tried again later. */
+  private retryPair(pair: PathPair): void {
+    if (pair.removed || pair.timer || this.session.destroyed) return;
+    const delay = Math.min(30_000, this.opts.retryIntervalMs * 2 ** Math.min(pair.failures, 10));
+    pair.timer = setTimeout(() => {
+      pair.timer = undefined;
+      if (this.session.state === 'open' && !pair.removed && pair.pathId === undefined && !pair.opening)
+        void this.openPair(pair).catch(() => undefined);
+    }, delay);
+    pair.timer.unref();
+  }
+
+  private onPathDown(pathId: number): void {
+    for (const pair of this.pairs.values()) {
+      if (pair.pathId !== pathId) continue;
+      pair.pathId = undefined;
+      pair.failures++;
+      if (this.session.state === 'open') this.retryPair(pair);
+    }
+  }
+
+  private addExplicit(opts: {
+    localAddress?: string;
+    remote?: { host: string; port: number };
+  }): Promise<FlowpathInfo> {
+    const remote = opts.remote ?? this.current;
+    if (this.session.state !== 'open' || !remote)
+      return Promise.reject(
+        new RoamError('ROAM_BAD_INPUT', 'addPath needs an open session (wait for connect)'),
+      );
+    if (opts.localAddress !== undefined && isIP(opts.localAddress) === 0)
+      return Promise.reject(
+        new RoamError('ROAM_BAD_INPUT', `localAddress must be a literal IP address, got ${opts.localAddress}`),
+      );
+    const pair = this.pairOf(opts.localAddress, remote, true);
+    pair.removed = false;
+    if (pair.pathId !== undefined) {
+      const info = this.session.paths.find((p) => p.pathId === pair.pathId);
+      if (info) return Promise.resolve(info);
+    }
+    if (this.livePaths() >= this.maxFlowpaths)
+      return Promise.reject(
+        new RoamError('ROAM_PATH_LIMIT', `the session has its maxFlowpaths (${this.maxFlowpaths})`),
+      );
+    if (pair.timer) clearTimeout(pair.timer);
+    pair.timer = undefined;
+    return this.openPair(pair);
+  }
+
+  /** Opens one more flowpath next to the live ones: HELLO mode add with a new path id. */
+  private async addFlowpath(local: string | undefined, remote: Endpoint): Promise<FlowpathInfo> {
+    const target = { host: remote.host, port: remote.port, localAddress: local };
+    let tracked: Socket | undefined;
+    const socket = await connectSocket(
+      this.factory,
+      target,
+      this.opts.connectTimeoutMs,
+      this.pinnedKey,
+      (created) => {
+        tracked = created;
+        this.attempts.add(created);
+      },
+    ).finally(() => {
+      if (tracked) this.attempts.delete(tracked);
+    });
+    if (this.session.state !== 'open') {
+      socket.destroy();
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
+    }
+    const path = new Flowpath(socket, this.opts);
+    const pathId = this.allocPathId();
+    const clientNonce = nonce();
+    const counter = ++this.counter;
+    const received = this.session.received;
+    path.send({
+      type: 'hello',
+      mode: 'add',
+      pathId,
+      connId: this.session.connId,
+      nonce: clientNonce,
+      keyShare: Buffer.alloc(32),
+      counter,
+      received,
+      recvWindow: this.session.receiveWindow,
+      controlAddr: null,
+      proof: attachProof(this.session.secret, 'client', {
+        connId: this.session.connId,
+        pathId,
+        counter,
+        received,
+        clientNonce,
+        serverNonce: Buffer.alloc(16),
+      }),
+    });
+    const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    if (
+      welcome.type !== 'welcome' ||
+      !welcome.connId.equals(this.session.connId) ||
+      !attachProofValid(
+        this.session.secret,
+        'server',
+        {
+          connId: this.session.connId,
+          pathId,
+          counter,
+          received: welcome.received,
+          clientNonce,
+          serverNonce: welcome.nonce,
+        },
+        welcome.proof,
+      )
+    ) {
+      path.fail('bad welcome', {
+        code: ErrorCode.BAD_PROOF,
+        reason: 'WELCOME did not prove the session secret',
+      });
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server did not prove the session secret');
+    }
+    if (this.session.state !== 'open') {
+      path.close('the session is no longer open');
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
+    }
+    path.pathId = pathId;
+    this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+    const info = this.session.paths.find((p) => p.pathId === pathId);
+    if (!info) throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the flowpath closed at once');
+    return info;
+  }
+
+  private allocPathId(): number {
+    const used = new Set(this.session.paths.map((p) => p.pathId));
+    for (let i = 0; i < 65536; i++) {
+      const id = this.nextPathId;
+      this.nextPathId = (this.nextPathId + 1) % 65536;
+      if (!used.has(id)) return id;
+    }
+    throw new RoamError('ROAM_PATH_LIMIT', 'no free path id');
   }
 
   async open(): Promise<void> {
@@ -189,15 +424,18 @@ class ClientDriver {
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
+    this.pairOf(target.localAddress, this.current).pathId = 0;
     this.session.adoptPath(path, welcome.received, welcome.recvWindow);
   }
 
+  /** Where the next attempt goes; attempts after a move try each local address in turn. */
   private async target(): Promise<Endpoint> {
     const t =
       this.override ??
       (this.resolveIsAuthority ? undefined : this.current) ??
       (await this.resolveTarget());
-    return { ...t, localAddress: t.localAddress ?? this.localAddress };
+    const local = this.locals[this.attemptCount % this.locals.length];
+    return { host: t.host, port: t.port, localAddress: t.localAddress ?? local };
   }
 
   private startMigration(): void {
@@ -250,12 +488,13 @@ class ClientDriver {
       }
       this.handshaking = ownsHandshake = true;
       const path = new Flowpath(socket, this.opts);
+      const pathId = this.allocPathId();
       const clientNonce = nonce();
       const counter = ++this.counter;
       const received = this.session.received;
       const proof = attachProof(this.session.secret, 'client', {
         connId: this.session.connId,
-        pathId: 0,
+        pathId,
         counter,
         received,
         clientNonce,
@@ -264,7 +503,7 @@ class ClientDriver {
       path.send({
         type: 'hello',
         mode: 'attach',
-        pathId: 0,
+        pathId,
         connId: this.session.connId,
         nonce: clientNonce,
         keyShare: Buffer.alloc(32),
@@ -277,7 +516,7 @@ class ClientDriver {
       const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
       const fields = {
         connId: this.session.connId,
-        pathId: 0,
+        pathId,
         counter,
         received: welcome.type === 'welcome' ? welcome.received : 0,
         clientNonce,
@@ -305,6 +544,9 @@ class ClientDriver {
       this.current = { host: target.host, port: target.port };
       this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
       for (const other of this.attempts) if (other !== socket) other.destroy();
+      path.pathId = pathId;
+      for (const pair of this.pairs.values()) pair.pathId = undefined;
+      this.pairOf(target.localAddress, this.current).pathId = pathId;
       this.session.adoptPath(path, welcome.received, welcome.recvWindow);
     } catch (err) {
       const code = err instanceof RoamError ? err.code : 'ROAM_CONNECT_FAILED';
@@ -328,7 +570,24 @@ class ClientDriver {
     for (const s of this.attempts) s.destroy();
     this.attempts.clear();
     this.control?.close();
+    for (const pair of this.pairs.values()) if (pair.timer) clearTimeout(pair.timer);
   }
+}
+
+interface PathPair {
+  key: string;
+  local: string | undefined;
+  remote: Endpoint;
+  /** The live flowpath on this pair, if any. */
+  pathId: number | undefined;
+  opening: boolean;
+  /** Consecutive failures: the retry delay doubles with each. */
+  failures: number;
+  timer: NodeJS.Timeout | undefined;
+  /** removePath() was called: do not open it again. */
+  removed: boolean;
+  /** Opened by addPath() rather than from localAddresses × server addresses. */
+  explicit: boolean;
 }
 
 /**
@@ -351,13 +610,32 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
     );
   }
   const resolveTarget = options.resolve ?? (() => ({ host: host as string, port: port as number }));
-  const session = new Session({ role: 'client', options: opts });
+  const locals = options.localAddresses ?? [options.localAddress];
+  if (
+    !Array.isArray(locals) ||
+    locals.length === 0 ||
+    locals.some((a) => a !== undefined && (typeof a !== 'string' || isIP(a) === 0))
+  ) {
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `localAddresses must be a non-empty list of literal IP addresses, got ${JSON.stringify(locals)}`,
+    );
+  }
+  const maxFlowpaths = options.maxFlowpaths ?? 8;
+  if (!Number.isInteger(maxFlowpaths) || maxFlowpaths < 1 || maxFlowpaths > 1024)
+    throw new RoamError('ROAM_BAD_INPUT', `maxFlowpaths must be an integer 1..1024, got ${maxFlowpaths}`);
+  const session = new Session({
+    role: 'client',
+    options: opts,
+    multipath: { ...options.multipath, scheduler: options.scheduler ?? 'aggregate' },
+  });
   const driver = new ClientDriver(
     session,
     opts,
     resolveTarget,
     options.socketFactory ?? (options.tls ? tlsSocketFactory(options.tls) : defaultFactory),
-    options.localAddress,
+    [...new Set(locals)],
+    maxFlowpaths,
     options.control ?? true,
     options.tls?.pinnedKey,
     options.resolve !== undefined,

@@ -34,6 +34,29 @@ export interface FlowpathInfo {
   rttMs: number | undefined;
   /** Bytes written to the socket and not yet taken by the kernel (the peer reads slowly). */
   queuedBytes: number;
+  /** Lowest RTT seen, ms. */
+  minRttMs?: number | undefined;
+  /** Moving average of the last 5 RTT samples, ms (best-path's latency score). */
+  rttAvgMs?: number | undefined;
+  // Filled in by the session (multipath sender and receiver):
+  /** DATA bytes (and FINs) sent on this flowpath. */
+  sentBytes?: number;
+  /** ... of which the peer has received. */
+  deliveredBytes?: number;
+  /** ... and the rest: in flight on this path. */
+  inflightBytes?: number;
+  /** Bytes this path carried that were re-sent on another (it stalled or died). */
+  lostBytes?: number;
+  /** lostBytes / sentBytes. */
+  lossRate?: number;
+  /** Estimated delivery rate, bytes per second. */
+  rateBytesPerSec?: number | undefined;
+  /** Most bytes the scheduler keeps in flight on it. */
+  capBytes?: number;
+  /** No delivery for too long while others deliver: no new data until it catches up. */
+  suspect?: boolean;
+  /** DATA bytes received on this flowpath from the peer. */
+  receivedBytes?: number;
 }
 
 export interface FlowpathEvents {
@@ -61,6 +84,8 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private overflowing = false;
   /** The latest ping not answered yet because the socket was backed up. */
   private pendingPong: number | undefined;
+  /** The last RTT samples (ms), newest last: best-path's moving average of 5. */
+  private readonly rttSamples: number[] = [];
 
   constructor(socket: Socket, timing: FlowpathTiming) {
     super();
@@ -141,7 +166,18 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
       remotePort: this.socket.remotePort,
       rttMs: this.liveness.rtt.srtt,
       queuedBytes: this.socket.writableLength,
+      minRttMs: this.minRttMs,
+      rttAvgMs: this.rttAvgMs,
     };
+  }
+
+  get minRttMs(): number | undefined {
+    return this.liveness.minRtt;
+  }
+
+  get rttAvgMs(): number | undefined {
+    const n = this.rttSamples.length;
+    return n === 0 ? undefined : this.rttSamples.reduce((a, b) => a + b, 0) / n;
   }
 
   /** Closes with an ERROR frame first when there is something to tell the peer. */
@@ -219,7 +255,7 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
       for (const frame of this.decoder.emitFrames(chunk)) {
         if ((this.state as FlowpathState) === 'closed') return;
         if (frame.type === 'ping') this.pong(frame.id);
-        else if (frame.type === 'pong') this.liveness.onPong(frame.id, this.now());
+        else if (frame.type === 'pong') this.onPong(frame.id);
         else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
         else {
           // Between the handshake and the session taking the path over, nobody listens:
@@ -245,6 +281,16 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private pong(id: number): void {
     if (this.socket.writableNeedDrain) this.pendingPong = id;
     else this.send({ type: 'pong', id });
+  }
+
+  private onPong(id: number): void {
+    const before = this.liveness.rtt.samples;
+    this.liveness.onPong(id, this.now());
+    const latest = this.liveness.latestRtt;
+    if (this.liveness.rtt.samples > before && latest !== undefined) {
+      this.rttSamples.push(latest);
+      if (this.rttSamples.length > 5) this.rttSamples.shift();
+    }
   }
 
   private flushPong(): void {

@@ -4,13 +4,16 @@ import { createServer as netCreateServer, type Server as NetServer, type Socket 
 import { createServer as tlsCreateServer } from 'node:tls';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { ErrorCode } from '../wire/index.js';
+import { isIP } from 'node:net';
+import { ErrorCode, MAX_ADDRESSES } from '../wire/index.js';
 import { type ReconnectResult, ServerControl } from './control-server.js';
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame, type HelloFrame } from './handshake.js';
-import { resolveSessionOptions, type SessionOptions } from './options.js';
+import type { SchedulerName } from '../multipath/scheduler.js';
+import { type Endpoint, resolveSessionOptions, type SessionOptions } from './options.js';
+import { ReplayWindow } from './replay-window.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
-import { Session } from './session.js';
+import { type MultipathSessionOptions, Session } from './session.js';
 import type { ServerTlsOptions } from './tls.js';
 
 export interface ServerOptions extends Partial<SessionOptions> {
@@ -25,12 +28,23 @@ export interface ServerOptions extends Partial<SessionOptions> {
   reconnectTries?: number;
   /** TLS 1.3 flowpaths: the server's key and certificate (PEM). */
   tls?: ServerTlsOptions;
+  /**
+   * Further addresses where clients reach this server (another interface, another port):
+   * sent to every client after the handshake, which then opens a flowpath to each.
+   */
+  advertise?: Endpoint[];
+  /** Most flowpaths one session may have at once; further ones are refused (LIMIT). Default 16. */
+  maxFlowpaths?: number;
+  /** How the server spreads what it sends over a session's flowpaths. Default 'aggregate'. */
+  scheduler?: SchedulerName;
+  /** Other multipath settings of the server's sessions. */
+  multipath?: Omit<MultipathSessionOptions, 'scheduler'>;
 }
 
 interface SessionRecord {
   session: Session;
-  /** Highest attach counter accepted: an attach must bring a larger one (replay defence). */
-  counter: number;
+  /** Attach counters accepted: each one once (replay defence; see ReplayWindow). */
+  counters: ReplayWindow;
 }
 
 const EXPIRED_MEMORY = 4096;
@@ -56,6 +70,9 @@ export class RoamServer extends EventEmitter<{
   private readonly control: ServerControl;
   private endpoint: { host: string; port: number } | undefined;
   private readonly tls: ServerTlsOptions | undefined;
+  private readonly advertise: { host: string; port: number }[];
+  private readonly maxFlowpaths: number;
+  private readonly multipath: MultipathSessionOptions;
 
   constructor(options: ServerOptions = {}, onSession?: (session: Session) => void) {
     super();
@@ -66,6 +83,20 @@ export class RoamServer extends EventEmitter<{
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
     this.tls = options.tls;
+    this.advertise = (options.advertise ?? []).map((e) => {
+      if (typeof e?.host !== 'string' || isIP(e.host) === 0 || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
+        throw new RoamError(
+          'ROAM_BAD_INPUT',
+          `advertise takes literal IP addresses with ports 1..65535, got ${JSON.stringify(e)}`,
+        );
+      return { host: e.host, port: e.port };
+    });
+    if (this.advertise.length > MAX_ADDRESSES)
+      throw new RoamError('ROAM_BAD_INPUT', `advertise takes at most ${MAX_ADDRESSES} addresses`);
+    this.maxFlowpaths = options.maxFlowpaths ?? 16;
+    if (!Number.isInteger(this.maxFlowpaths) || this.maxFlowpaths < 1 || this.maxFlowpaths > 1024)
+      throw new RoamError('ROAM_BAD_INPUT', `maxFlowpaths must be an integer 1..1024`);
+    this.multipath = { ...options.multipath, scheduler: options.scheduler ?? 'aggregate' };
     this.control = new ServerControl(
       options.reconnectTimeoutMs ?? 200,
       options.reconnectTries ?? 10,
@@ -182,7 +213,11 @@ export class RoamServer extends EventEmitter<{
       path.fail('bad key share', { code: ErrorCode.PROTOCOL, reason: 'bad key share' });
       return;
     }
-    const session = new Session({ role: 'server', options: this.options });
+    const session = new Session({
+      role: 'server',
+      options: this.options,
+      multipath: { ...this.multipath },
+    });
     session.establish(connId, secret);
     session.peerControl = hello.controlAddr;
     const proof = attachProof(secret, 'server', {
@@ -205,7 +240,7 @@ export class RoamServer extends EventEmitter<{
       controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
       proof,
     });
-    const record = { session, counter: 0 };
+    const record = { session, counters: new ReplayWindow() };
     this.sessions.set(session.id, record);
     this.control.track(session);
     session.on('migrating', () => this.enforceDetachedBound());
@@ -215,7 +250,12 @@ export class RoamServer extends EventEmitter<{
         this.remember(session.id);
     });
     session.adoptPath(path, hello.received, hello.recvWindow);
+    this.sendAddresses(path);
     this.emit('session', session);
+  }
+
+  private sendAddresses(path: Flowpath): void {
+    if (this.advertise.length > 0) path.send({ type: 'addresses', addresses: this.advertise });
   }
 
   private attach(path: Flowpath, hello: HelloFrame): void {
@@ -246,14 +286,21 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
-    if (hello.counter <= record.counter) {
+    if (!record.counters.accept(hello.counter)) {
       path.fail(`replayed attach to session ${id}`, {
         code: ErrorCode.REPLAY,
         reason: 'attach counter not fresh',
       });
       return;
     }
-    record.counter = hello.counter;
+    const live = session.paths.filter((p) => p.state === 'open' && p.pathId !== hello.pathId);
+    if (hello.mode === 'add' && live.length >= this.maxFlowpaths) {
+      path.fail(`flowpath limit of session ${id}`, {
+        code: ErrorCode.LIMIT,
+        reason: `at most ${this.maxFlowpaths} flowpaths per session`,
+      });
+      return;
+    }
     const serverNonce = nonce();
     const proof = attachProof(session.secret, 'server', {
       ...fields,
@@ -273,7 +320,10 @@ export class RoamServer extends EventEmitter<{
       proof,
     });
     if (hello.controlAddr) session.peerControl = hello.controlAddr;
+    // A resume (mode attach): the client has no other flowpath, so those we hold are stale.
+    if (hello.mode === 'attach') session.dropPaths('the client resumed on a new flowpath');
     session.adoptPath(path, hello.received, hello.recvWindow);
+    this.sendAddresses(path);
   }
 
   private remember(id: string): void {

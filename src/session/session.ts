@@ -1,7 +1,9 @@
 import { Duplex } from 'node:stream';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { ErrorCode, type Frame } from '../wire/index.js';
+import { createScheduler, type SchedulerName, type SchedulerOptions } from '../multipath/scheduler.js';
+import { MultipathSender, type SenderPath } from '../multipath/sender.js';
+import { type Addr, ErrorCode, type Frame } from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
 import type { SessionOptions } from './options.js';
 import { ReceiveBuffer } from './receive-buffer.js';
@@ -25,13 +27,54 @@ import { SendBuffer } from './send-buffer.js';
  */
 export type SessionState = 'connecting' | 'open' | 'detached' | 'closed';
 
+/**
+ * Which flowpaths the backup scheduler prefers, what each costs and how much it may carry;
+ * keys are a flowpath's local address or its remote host.
+ */
+export interface PathPolicy {
+  prefer?: string[];
+  cost?: Record<string, number>;
+  byteCap?: Record<string, number>;
+  /** Backups come in when the preferred paths would need longer than this. Default 500. */
+  demandMs?: number;
+}
+
+export interface MultipathSessionOptions {
+  /** How the stream is spread over flowpaths. Default 'aggregate'. */
+  scheduler?: SchedulerName;
+  /** best-path tuning. */
+  bestPath?: SchedulerOptions['bestPath'];
+  /** backup policy. */
+  policy?: PathPolicy;
+  /** Interval of 'path-stats' events, ms. Default 1000. */
+  statsIntervalMs?: number;
+}
+
 export interface SessionInit {
   role: 'client' | 'server';
   options: SessionOptions;
+  multipath?: MultipathSessionOptions;
+}
+
+/** What the client's path manager does for addPath/removePath. */
+export interface PathController {
+  add(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo>;
+  remove(pathId: number): void;
 }
 
 const ACK_EVERY_FRACTION = 4;
-const PUMP_BATCH_BYTES = 1024 * 1024;
+/** A PATH_ACK goes out once this many bytes arrived on a flowpath unreported (several paths)... */
+const PATH_ACK_BYTES_MULTI = 16 * 1024;
+/** ... or this many with one flowpath, where only the stats use it... */
+const PATH_ACK_BYTES_SINGLE = 256 * 1024;
+/** ... or this long after the first unreported byte. */
+const PATH_ACK_DELAY_MS = 5;
+
+interface PathReceipt {
+  received: number;
+  reported: number;
+  timer: NodeJS.Timeout | undefined;
+}
 
 export class Session extends Duplex {
   readonly role: 'client' | 'server';
@@ -45,9 +88,16 @@ export class Session extends Duplex {
   private readonly output: SendBuffer;
   private readonly input: ReceiveBuffer;
   private readonly flowpaths = new Map<number, Flowpath>();
-  private active: Flowpath | undefined;
-  private sendNext = 0;
+  private readonly receipts = new Map<Flowpath, PathReceipt>();
+  private readonly sender: MultipathSender;
+  private readonly mp: MultipathSessionOptions;
+  /** The peer's cumulative acknowledgment of our stream (FIN included). */
+  private peerAck = 0;
   private peerWindowEdge: number;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  /** Set by the client's path manager: addPath/removePath go through it. */
+  pathController: PathController | undefined;
   private localFinSeq: number | undefined;
   private finAcked = false;
   private remoteFinSeq: number | undefined;
@@ -72,6 +122,67 @@ export class Session extends Duplex {
     this.input = new ReceiveBuffer(this.opts.inputBufferBytes);
     // Nothing goes out before the peer's HELLO/WELCOME says how much it takes.
     this.peerWindowEdge = 0;
+    this.mp = init.multipath ?? {};
+    this.sender = new MultipathSender(
+      this.output,
+      createScheduler(this.mp.scheduler ?? 'aggregate', {
+        bestPath: this.mp.bestPath,
+        backup: { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+      }),
+      { maxFrameBytes: this.opts.maxFrameBytes, now: () => performance.now() },
+    );
+    this.sender.onSuspect = (pathId, suspect) => {
+      const path = this.flowpaths.get(pathId);
+      if (path) this.emit(suspect ? 'path-suspect' : 'path-recovered', this.pathInfo(path));
+    };
+    this.on('newListener', (event) => {
+      if (event === 'path-stats') queueMicrotask(() => this.armStats());
+    });
+  }
+
+  /** The scheduler in use. */
+  get scheduler(): SchedulerName {
+    return this.sender.scheduler.name;
+  }
+
+  /** Changes the scheduler of a live session; it applies from the next chunk sent. */
+  setScheduler(name: SchedulerName, opts?: SchedulerOptions): void {
+    this.sender.scheduler = createScheduler(name, {
+      bestPath: opts?.bestPath ?? this.mp.bestPath,
+      backup: opts?.backup ?? { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+    });
+    this.mp.scheduler = name;
+    this.pump();
+  }
+
+  /**
+   * Opens another flowpath (client only): from `localAddress`, to `remote` or the server's
+   * current address. Resolves when it carries data.
+   */
+  addPath(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo> {
+    if (!this.pathController)
+      return Promise.reject(
+        new RoamError('ROAM_BAD_INPUT', 'only the client end of a session opens flowpaths'),
+      );
+    return this.pathController.add(opts);
+  }
+
+  /**
+   * Closes flowpath `pathId`; what it carried and the peer lacks is re-sent on the others.
+   * The client does not open it again. The last flowpath cannot be removed (use migrate()).
+   */
+  removePath(pathId: number): void {
+    const path = this.flowpaths.get(pathId);
+    if (!path)
+      throw new RoamError('ROAM_BAD_INPUT', `no flowpath ${pathId} in session ${this.id}`);
+    const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
+    if (open.length <= 1 && path.state === 'open')
+      throw new RoamError(
+        'ROAM_BAD_INPUT',
+        'cannot remove the last flowpath; use migrate() to move or destroy() to end',
+      );
+    this.pathController?.remove(pathId);
+    path.fail('removed by the application', { code: ErrorCode.CLOSED, reason: 'path removed' });
   }
 
   /** The session id (hex of the connection id both ends agreed on). */
@@ -80,23 +191,51 @@ export class Session extends Duplex {
   }
 
   get paths(): FlowpathInfo[] {
-    return [...this.flowpaths.values()].map((p) => p.info());
+    return [...this.flowpaths.values()].map((p) => this.pathInfo(p));
+  }
+
+  private pathInfo(path: Flowpath): FlowpathInfo {
+    const info = path.info();
+    const st = this.sender.stats(path.pathId);
+    const rx = this.receipts.get(path);
+    if (st) {
+      info.sentBytes = st.sentBytes;
+      info.deliveredBytes = st.deliveredBytes;
+      info.inflightBytes = st.inflightBytes;
+      info.lostBytes = st.lostBytes;
+      info.lossRate = st.sentBytes > 0 ? st.lostBytes / st.sentBytes : 0;
+      info.rateBytesPerSec = st.rateBytesPerSec;
+      info.capBytes = st.capBytes;
+      info.suspect = st.suspect;
+    }
+    info.receivedBytes = rx?.received ?? 0;
+    return info;
+  }
+
+  /** The flowpath that carries acknowledgments and names the session's addresses. */
+  private get primary(): Flowpath | undefined {
+    let best: Flowpath | undefined;
+    for (const p of this.flowpaths.values()) {
+      if (p.state !== 'open') continue;
+      if (!best || (p.minRttMs ?? Infinity) < (best.minRttMs ?? Infinity)) best = p;
+    }
+    return best;
   }
 
   get remoteAddress(): string | undefined {
-    return this.active?.socket.remoteAddress;
+    return this.primary?.socket.remoteAddress;
   }
 
   get remotePort(): number | undefined {
-    return this.active?.socket.remotePort;
+    return this.primary?.socket.remotePort;
   }
 
   get localAddress(): string | undefined {
-    return this.active?.socket.localAddress;
+    return this.primary?.socket.localAddress;
   }
 
   get localPort(): number | undefined {
-    return this.active?.socket.localPort;
+    return this.primary?.socket.localPort;
   }
 
   /** Bytes of the peer's stream received so far, counting its FIN: what HELLO/WELCOME report. */
@@ -109,8 +248,13 @@ export class Session extends Duplex {
     return this.output.size + this.input.buffered + this.readableLength;
   }
 
+  /**
+   * Bytes past our cumulative ack the peer may send: the input buffer less what the
+   * application has not read. Out-of-order bytes held for reordering lie inside it, so the
+   * peer's s − a ≤ b (msocket §III-C) keeps all of them within the bound.
+   */
   get receiveWindow(): number {
-    return Math.max(0, this.opts.inputBufferBytes - this.readableLength - this.input.buffered);
+    return Math.max(0, this.opts.inputBufferBytes - this.readableLength);
   }
 
   /** When the session lost its last flowpath, or undefined when it has one. */
@@ -137,8 +281,11 @@ export class Session extends Duplex {
     if (old && old !== path) old.close('replaced by a new flowpath with the same path id');
     const wasDetached = this.state === 'detached';
     const wasConnecting = this.state === 'connecting';
+    // With no other flowpath alive this is a resume: everything the peer lacks goes again.
+    const resume = ![...this.flowpaths.values()].some((p) => p !== path && p.state === 'open');
     path.open();
     this.flowpaths.set(path.pathId, path);
+    this.receipts.set(path, { received: 0, reported: 0, timer: undefined });
     path.on('frame', (frame) => this.onFrame(path, frame));
     queueMicrotask(() => path.deliverHeld());
     path.on('drain', () => this.pump());
@@ -149,14 +296,14 @@ export class Session extends Duplex {
       path.fail('bad resume point', { code: ErrorCode.PROTOCOL, reason: (err as Error).message });
       return;
     }
-    this.sendNext = peerReceived;
-    this.active = path;
+    if (resume) this.sender.reset(peerReceived);
+    this.sender.addPath(this.senderLink(path), this.peerAck);
     this.state = 'open';
     if (this.detachTimer) clearTimeout(this.detachTimer);
     this.detachTimer = undefined;
     const since = this.detachedAt;
     this.detachedAt = undefined;
-    this.emit('path-up', path.info());
+    this.emit('path-up', this.pathInfo(path));
     if (wasDetached && since !== undefined)
       this.emit('migrated', { ms: performance.now() - since, pathId: path.pathId });
     if (wasConnecting) this.emit('connect');
@@ -213,10 +360,7 @@ export class Session extends Duplex {
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.state = 'closed';
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    if (this.detachTimer) clearTimeout(this.detachTimer);
-    this.ackTimer = undefined;
-    this.detachTimer = undefined;
+    this.clearTimers();
     // Tell the peer, or it would take the silence for a move and wait for us for a day.
     // (A session that completed normally has no flowpath left by now.)
     for (const path of this.flowpaths.values()) {
@@ -226,7 +370,6 @@ export class Session extends Duplex {
       });
     }
     this.flowpaths.clear();
-    this.active = undefined;
     const pending = this.pendingWrite ?? this.pendingFinal;
     this.pendingWrite = undefined;
     this.pendingFinal = undefined;
@@ -242,46 +385,85 @@ export class Session extends Duplex {
     else callback();
   }
 
-  /** Sends what the active flowpath, the peer's window and the socket's buffer allow. */
+  /** Sends what the flowpaths, the peer's window and the scheduler allow. */
   private pump(): void {
-    const path = this.active;
-    if (!path || path.state !== 'open') return;
+    if (this.state !== 'open') return;
     const ack = this.received;
     const window = this.receiveWindow;
-    // Frames go out in batches under one cork (one writev for several frames); a batch may
-    // pass the socket's high-water mark by at most PUMP_BATCH_BYTES before we wait for 'drain'.
-    // A batch starts only on a drained socket, so the bytes queued past it stay bounded.
-    if (!path.writable) return;
-    let batch = 0;
-    path.socket.cork();
-    while (this.sendNext < this.output.endSeq) {
-      const limit = Math.min(this.output.endSeq, this.peerWindowEdge);
-      if (this.sendNext >= limit || path.state !== 'open') break;
-      if (!path.writable && batch >= PUMP_BATCH_BYTES) break;
-      const slices = this.output.slices(
-        this.sendNext,
-        Math.min(limit - this.sendNext, this.opts.maxFrameBytes),
-      );
-      for (const payload of slices) {
-        path.send({ type: 'data', seq: this.sendNext, ack, window, fin: false, payload });
-        this.sendNext += payload.length;
-        batch += payload.length;
+    const sentBefore = this.sender.sendNext;
+    this.sender.pump(this.peerAck, this.peerWindowEdge, this.localFinSeq);
+    if (this.sender.sendNext !== sentBefore) this.noteAckSent(ack, window);
+    this.armCheck();
+  }
+
+  /** One timer looks for stalled flowpaths while bytes are in flight. */
+  private armCheck(): void {
+    if (this.checkTimer || this.state !== 'open' || this.flowpaths.size < 2) return;
+    const ms = this.sender.check(this.peerAck);
+    if (ms === Infinity) return;
+    this.checkTimer = setTimeout(() => {
+      this.checkTimer = undefined;
+      if (this.state !== 'open') return;
+      this.sender.check(this.peerAck);
+      this.pump();
+    }, ms);
+    this.checkTimer.unref();
+  }
+
+  private armStats(): void {
+    if (this.statsTimer || this.state === 'closed' || this.listenerCount('path-stats') === 0)
+      return;
+    this.statsTimer = setInterval(() => {
+      if (this.listenerCount('path-stats') === 0 || this.state === 'closed') {
+        clearInterval(this.statsTimer);
+        this.statsTimer = undefined;
+        return;
       }
-      this.noteAckSent(ack, window);
-    }
-    path.socket.uncork();
-    if (this.localFinSeq !== undefined && this.sendNext === this.localFinSeq && path.writable) {
-      path.send({
-        type: 'data',
-        seq: this.localFinSeq,
-        ack,
-        window,
-        fin: true,
-        payload: Buffer.alloc(0),
-      });
-      this.sendNext = this.localFinSeq + 1;
-      this.noteAckSent(ack, window);
-    }
+      this.emit('path-stats', this.paths);
+    }, this.mp.statsIntervalMs ?? 1000);
+    this.statsTimer.unref();
+  }
+
+  private senderLink(path: Flowpath): SenderPath {
+    return {
+      id: path.pathId,
+      writable: () => path.writable,
+      open: () => path.state === 'open',
+      sendData: (seq, payload, fin) =>
+        path.send({ type: 'data', seq, ack: this.received, window: this.receiveWindow, fin, payload }),
+      cork: () => path.socket.cork(),
+      uncork: () => path.socket.uncork(),
+      minRttMs: () => path.minRttMs,
+      rttAvgMs: () => path.rttAvgMs,
+      policy: () => this.policyOf(path),
+    };
+  }
+
+  private policyOf(path: Flowpath): { preferred: boolean; cost: number; byteCap: number } {
+    const policy = this.mp.policy;
+    const keys = [path.socket.localAddress, path.socket.remoteAddress].filter(
+      (k): k is string => typeof k === 'string',
+    );
+    const find = (table: Record<string, number> | undefined) =>
+      keys.map((k) => table?.[k]).find((v) => v !== undefined);
+    return {
+      preferred: policy?.prefer ? keys.some((k) => policy.prefer?.includes(k)) : true,
+      cost: find(policy?.cost) ?? 0,
+      byteCap: find(policy?.byteCap) ?? Infinity,
+    };
+  }
+
+  private clearTimers(): void {
+    if (this.ackTimer) clearTimeout(this.ackTimer);
+    if (this.detachTimer) clearTimeout(this.detachTimer);
+    if (this.checkTimer) clearTimeout(this.checkTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.ackTimer = undefined;
+    this.detachTimer = undefined;
+    this.checkTimer = undefined;
+    this.statsTimer = undefined;
+    for (const rx of this.receipts.values()) if (rx.timer) clearTimeout(rx.timer);
+    this.receipts.clear();
   }
 
   private noteAckSent(ack: number, window: number): void {
@@ -292,8 +474,8 @@ export class Session extends Duplex {
   }
 
   private sendAck(): void {
-    const path = this.active;
-    if (!path || path.state !== 'open') return;
+    const path = this.primary;
+    if (!path) return;
     const ack = this.received;
     const window = this.receiveWindow;
     path.send({ type: 'ack', ack, window });
@@ -316,6 +498,36 @@ export class Session extends Duplex {
     }
   }
 
+  /**
+   * Reports what arrived on one flowpath (PATH_ACK): the sender's per-path delivery signal.
+   * With several flowpaths it goes out every 16 KiB or 5 ms; with one, rarely.
+   */
+  private notePathBytes(path: Flowpath, bytes: number): void {
+    const rx = this.receipts.get(path);
+    if (!rx) return;
+    rx.received += bytes;
+    const threshold = this.flowpaths.size > 1 ? PATH_ACK_BYTES_MULTI : PATH_ACK_BYTES_SINGLE;
+    if (rx.received - rx.reported >= threshold) this.sendPathAck(path, rx);
+    else if (!rx.timer) {
+      rx.timer = setTimeout(() => {
+        rx.timer = undefined;
+        this.sendPathAck(path, rx);
+      }, PATH_ACK_DELAY_MS);
+      rx.timer.unref();
+    }
+  }
+
+  private sendPathAck(path: Flowpath, rx: PathReceipt): void {
+    if (rx.timer) clearTimeout(rx.timer);
+    rx.timer = undefined;
+    if (path.state !== 'open' || rx.received === rx.reported) return;
+    const ack = this.received;
+    const window = this.receiveWindow;
+    path.send({ type: 'path-ack', ack, window, pathReceived: rx.received });
+    rx.reported = rx.received;
+    this.noteAckSent(ack, window);
+  }
+
   /** The peer has everything before `ack` and may take bytes up to ack + window. */
   private acknowledge(ack: number, window: number): void {
     if (this.localFinSeq !== undefined && ack === this.localFinSeq + 1) {
@@ -330,7 +542,10 @@ export class Session extends Duplex {
       this.output.ack(ack);
     }
     this.peerWindowEdge = Math.max(this.peerWindowEdge, ack + window);
-    if (this.sendNext < ack) this.sendNext = ack;
+    if (ack > this.peerAck) {
+      this.peerAck = ack;
+      this.sender.onAck(ack);
+    }
     if (this.pendingWrite && !this.output.full) {
       const resume = this.pendingWrite;
       this.pendingWrite = undefined;
@@ -346,12 +561,21 @@ export class Session extends Duplex {
       switch (frame.type) {
         case 'data':
           this.acknowledge(frame.ack, frame.window);
+          this.notePathBytes(path, frame.payload.length + (frame.fin ? 1 : 0));
           this.onData(frame.seq, frame.payload, frame.fin);
           this.pump();
           break;
         case 'ack':
           this.acknowledge(frame.ack, frame.window);
           this.pump();
+          break;
+        case 'path-ack':
+          this.acknowledge(frame.ack, frame.window);
+          this.sender.onPathAck(path.pathId, frame.pathReceived);
+          this.pump();
+          break;
+        case 'addresses':
+          if (this.role === 'client') this.emit('peer-addresses', frame.addresses as Addr[]);
           break;
         case 'error':
           rootLogger().warn(
@@ -418,16 +642,21 @@ export class Session extends Duplex {
   // ---- paths and lifetime ------------------------------------------------------------------
 
   private onPathClosed(path: Flowpath, reason: string): void {
-    if (this.flowpaths.get(path.pathId) === path) this.flowpaths.delete(path.pathId);
+    const info = this.pathInfo(path);
+    const rx = this.receipts.get(path);
+    if (rx?.timer) clearTimeout(rx.timer);
+    this.receipts.delete(path);
+    if (this.flowpaths.get(path.pathId) === path) {
+      this.flowpaths.delete(path.pathId);
+      this.sender.removePath(path.pathId, this.peerAck);
+    }
     if (this.state === 'closed') return;
-    this.emit('path-down', path.info(), reason);
-    if (this.active === path)
-      this.active = [...this.flowpaths.values()].find((p) => p.state === 'open');
-    if (this.active) {
-      this.sendNext = this.output.startSeq;
+    this.emit('path-down', info, reason);
+    if ([...this.flowpaths.values()].some((p) => p.state === 'open')) {
       this.pump();
       return;
     }
+    if (this.state !== 'open') return;
     this.state = 'detached';
     this.detachedAt = performance.now();
     this.emit('migrating', { reason });
@@ -449,13 +678,9 @@ export class Session extends Duplex {
     // application has read what is still buffered (autoDestroy after 'end' and 'finish').
     this.sendAck();
     this.state = 'closed';
-    if (this.ackTimer) clearTimeout(this.ackTimer);
-    if (this.detachTimer) clearTimeout(this.detachTimer);
-    this.ackTimer = undefined;
-    this.detachTimer = undefined;
+    this.clearTimers();
     const paths = [...this.flowpaths.values()];
     this.flowpaths.clear();
-    this.active = undefined;
     setImmediate(() => {
       for (const path of paths) path.close('session complete', 1000);
     });

@@ -1,7 +1,8 @@
 import { type Addr, ADDR_LENGTH, readAddr, writeAddr } from './address.js';
 import { badInput, malformed, WireError, WireErrorCode } from './errors.js';
 import { checkBytes, checkUint, ID_LENGTH, PROOF_LENGTH, U32_MAX } from './fields.js';
-import { PROTOCOL_VERSION } from './frame.js';
+/** Control datagrams are unchanged since protocol version 1 and keep that version byte. */
+export const CONTROL_VERSION = 1;
 
 /**
  * UDP control datagrams, for server mobility: the server tells the client's control socket
@@ -75,10 +76,10 @@ export function decodeControl(datagram: Buffer): ControlMessage {
     throw new WireError(WireErrorCode.MAGIC, 'control datagram does not start with "RMCT"');
   }
   const version = datagram.readUInt8(4);
-  if (version !== PROTOCOL_VERSION) {
+  if (version !== CONTROL_VERSION) {
     throw new WireError(
       WireErrorCode.VERSION,
-      `control datagram of protocol version ${version}; this end speaks version ${PROTOCOL_VERSION}`,
+      `control datagram of protocol version ${version}; this end speaks version ${CONTROL_VERSION}`,
     );
   }
   const type = datagram.readUInt8(5);
@@ -110,7 +111,7 @@ function writeFields(buf: Buffer, msg: ControlFields): void {
   checkBytes('control.connId', msg.connId, ID_LENGTH);
   checkUint('control.counter', msg.counter, U32_MAX);
   CONTROL_MAGIC.copy(buf, 0);
-  buf[4] = PROTOCOL_VERSION;
+  buf[4] = CONTROL_VERSION;
   buf[5] = msg.type === 'reconnect' ? ControlType.RECONNECT : ControlType.RECONNECT_ACK;
   msg.connId.copy(buf, 6);
   buf.writeUInt32BE(msg.counter, 22);

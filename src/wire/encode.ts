@@ -1,4 +1,4 @@
-import { writeAddr } from './address.js';
+import { ADDR_LENGTH, writeAddr } from './address.js';
 import { badInput } from './errors.js';
 import {
   checkBytes,
@@ -24,8 +24,10 @@ import {
   HelloMode,
   type DataFrame,
   type HelloFrame,
+  MAX_ADDRESSES,
   MAX_ERROR_REASON,
   MAX_PAYLOAD,
+  PATH_ACK_LENGTH,
   PING_LENGTH,
   PROTOCOL_VERSION,
   type WelcomeFrame,
@@ -59,6 +61,28 @@ export function encodeFrame(frame: Frame): Buffer[] {
       checkUint(`${frame.type}.id`, frame.id, U32_MAX);
       const buf = start(frame.type === 'ping' ? FrameType.PING : FrameType.PONG, 0, PING_LENGTH);
       buf.writeUInt32BE(frame.id, HEADER_LENGTH);
+      return [buf];
+    }
+    case 'path-ack': {
+      checkUint('path-ack.ack', frame.ack, U48_MAX);
+      checkUint('path-ack.window', frame.window, U32_MAX);
+      checkUint('path-ack.pathReceived', frame.pathReceived, U48_MAX);
+      const buf = start(FrameType.PATH_ACK, 0, PATH_ACK_LENGTH);
+      buf.writeUIntBE(frame.ack, HEADER_LENGTH, 6);
+      buf.writeUInt32BE(frame.window, HEADER_LENGTH + 6);
+      buf.writeUIntBE(frame.pathReceived, HEADER_LENGTH + 10, 6);
+      return [buf];
+    }
+    case 'addresses': {
+      const list = frame.addresses;
+      if (!Array.isArray(list) || list.length > MAX_ADDRESSES)
+        throw badInput(`addresses must be an array of at most ${MAX_ADDRESSES} addresses`);
+      const buf = start(FrameType.ADDRESSES, 0, 1 + ADDR_LENGTH * list.length);
+      buf[HEADER_LENGTH] = list.length;
+      list.forEach((a, i) => {
+        if (a === null || typeof a !== 'object') throw badInput('addresses holds a non-address');
+        writeAddr(buf, HEADER_LENGTH + 1 + ADDR_LENGTH * i, a);
+      });
       return [buf];
     }
     case 'error': {
@@ -96,6 +120,10 @@ export function encodedLength(frame: Frame): number {
       return HEADER_LENGTH + PING_LENGTH;
     case 'error':
       return HEADER_LENGTH + ERROR_FIXED_LENGTH + Buffer.byteLength(frame.reason, 'utf8');
+    case 'path-ack':
+      return HEADER_LENGTH + PATH_ACK_LENGTH;
+    case 'addresses':
+      return HEADER_LENGTH + 1 + ADDR_LENGTH * frame.addresses.length;
   }
 }
 
@@ -131,8 +159,8 @@ function encodeData(frame: DataFrame): Buffer[] {
 }
 
 function encodeHello(f: HelloFrame): Buffer {
-  if (f.mode !== 'new' && f.mode !== 'attach') {
-    throw badInput(`hello.mode must be "new" or "attach", got ${JSON.stringify(f.mode)}`);
+  if (f.mode !== 'new' && f.mode !== 'attach' && f.mode !== 'add') {
+    throw badInput(`hello.mode must be "new", "attach" or "add", got ${JSON.stringify(f.mode)}`);
   }
   checkUint('hello.pathId', f.pathId, U16_MAX);
   checkBytes('hello.connId', f.connId, ID_LENGTH);
@@ -145,8 +173,8 @@ function encodeHello(f: HelloFrame): Buffer {
   if (f.mode === 'new' && (f.counter !== 0 || !isZero(f.proof, 0, PROOF_LENGTH))) {
     throw badInput('a new-mode hello carries counter 0 and an all-zero proof');
   }
-  if (f.mode === 'attach' && !isZero(f.keyShare, 0, KEY_LENGTH)) {
-    throw badInput('an attach-mode hello carries an all-zero keyShare');
+  if (f.mode !== 'new' && !isZero(f.keyShare, 0, KEY_LENGTH)) {
+    throw badInput(`an ${f.mode}-mode hello carries an all-zero keyShare`);
   }
   const buf = start(FrameType.HELLO, 0, HELLO_LENGTH);
   const b = HEADER_LENGTH;

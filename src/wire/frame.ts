@@ -1,7 +1,7 @@
 import { type Addr } from './address.js';
 
 /**
- * Frames of the roam session protocol, version 1 (docs/protocol.md). Every frame on a
+ * Frames of the roam session protocol, version 2 (docs/protocol.md). Every frame on a
  * flowpath is
  *
  *   type u8 | flags u8 | body length u32 | body
@@ -10,7 +10,11 @@ import { type Addr } from './address.js';
  * decoded shapes; encode.ts writes them, parse.ts and decoder.ts read them.
  */
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version 2 adds multipath: PATH_ACK and ADDRESSES frames and the HELLO mode "add".
+ * Control datagrams did not change and keep their own version, CONTROL_VERSION (1).
+ */
+export const PROTOCOL_VERSION = 2;
 /** First 4 bytes of every HELLO body: "ROAM". */
 export const HELLO_MAGIC = Buffer.from('ROAM', 'latin1');
 
@@ -22,6 +26,8 @@ export const FrameType = {
   PING: 0x05,
   PONG: 0x06,
   ERROR: 0x07,
+  PATH_ACK: 0x08,
+  ADDRESSES: 0x09,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -44,9 +50,16 @@ export const WELCOME_LENGTH = 127;
 export const ACK_LENGTH = 10;
 export const PING_LENGTH = 4;
 export const ERROR_FIXED_LENGTH = 2;
+export const PATH_ACK_LENGTH = 16;
+/** Most addresses one ADDRESSES frame carries. */
+export const MAX_ADDRESSES = 16;
 
-/** HELLO mode byte: 0 opens a new session, 1 attaches a flowpath to an existing one. */
-export const HelloMode = { new: 0, attach: 1 } as const;
+/**
+ * HELLO mode byte: 0 opens a new session; 1 attaches a flowpath to an existing session that
+ * has no other flowpath left at the client (a resume: the server drops any it still holds);
+ * 2 adds a flowpath next to the live ones (version 2).
+ */
+export const HelloMode = { new: 0, attach: 1, add: 2 } as const;
 export type HelloMode = keyof typeof HelloMode;
 
 export interface HelloFrame {
@@ -131,5 +144,32 @@ export interface ErrorFrame {
   reason: string;
 }
 
+/**
+ * Version 2. A cumulative acknowledgment like ACK, plus what the multipath scheduler needs:
+ * how many bytes of DATA arrived on the flowpath that carries this frame.
+ */
+export interface PathAckFrame {
+  type: 'path-ack';
+  ack: number;
+  window: number;
+  /** DATA payload bytes (plus one per FIN) received on this flowpath since it opened (u48). */
+  pathReceived: number;
+}
+
+/** Version 2, server → client: further addresses where the server takes flowpaths. */
+export interface AddressesFrame {
+  type: 'addresses';
+  /** 0..16 addresses, none of them "none". */
+  addresses: Addr[];
+}
+
 export type Frame =
-  HelloFrame | WelcomeFrame | DataFrame | AckFrame | PingFrame | PongFrame | ErrorFrame;
+  | HelloFrame
+  | WelcomeFrame
+  | DataFrame
+  | AckFrame
+  | PingFrame
+  | PongFrame
+  | ErrorFrame
+  | PathAckFrame
+  | AddressesFrame;

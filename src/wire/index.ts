@@ -1,8 +1,9 @@
-// The roam session wire format, version 1 (docs/protocol.md): pure codecs, no I/O.
+// The roam session wire format, version 2 (docs/protocol.md): pure codecs, no I/O.
 export { type Addr, ADDR_LENGTH, decodeAddr, encodeAddr } from './address.js';
 export {
   CONTROL_LENGTH,
   CONTROL_MAGIC,
+  CONTROL_VERSION,
   type ControlFields,
   type ControlMessage,
   controlProofInput,
@@ -19,6 +20,7 @@ export { ErrorCode, WireError, WireErrorCode } from './errors.js';
 export { ID_LENGTH, KEY_LENGTH, PROOF_LENGTH, U48_MAX } from './fields.js';
 export {
   type AckFrame,
+  type AddressesFrame,
   type DataFrame,
   DATA_FIXED_LENGTH,
   type ErrorFrame,
@@ -28,10 +30,12 @@ export {
   HEADER_LENGTH,
   type HelloFrame,
   HelloMode,
+  MAX_ADDRESSES,
   MAX_CONTROL_BODY,
   MAX_DATA_BODY,
   MAX_ERROR_REASON,
   MAX_PAYLOAD,
+  type PathAckFrame,
   type PingFrame,
   type PongFrame,
   PROTOCOL_VERSION,

@@ -1,4 +1,4 @@
-import { readAddr } from './address.js';
+import { ADDR_LENGTH, readAddr } from './address.js';
 import { malformed, WireError, WireErrorCode } from './errors.js';
 import { isZero, KEY_LENGTH, PROOF_LENGTH, U48_MAX } from './fields.js';
 import {
@@ -10,7 +10,9 @@ import {
   FrameType,
   HELLO_LENGTH,
   HELLO_MAGIC,
+  MAX_ADDRESSES,
   MAX_CONTROL_BODY,
+  PATH_ACK_LENGTH,
   MAX_ERROR_REASON,
   PING_LENGTH,
   PROTOCOL_VERSION,
@@ -57,6 +59,10 @@ export function checkHeader(
         `${ERROR_FIXED_LENGTH}..${ERROR_FIXED_LENGTH + MAX_ERROR_REASON}`,
       );
     }
+  } else if (type === FrameType.ADDRESSES) {
+    const n = (length - 1) / ADDR_LENGTH;
+    if (!Number.isInteger(n) || n < 0 || n > MAX_ADDRESSES)
+      throw badLength(type, length, `1 + 19 × n with n in 0..${MAX_ADDRESSES}`);
   } else if (length !== fixed) {
     throw badLength(type, length, String(fixed));
   }
@@ -89,6 +95,25 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
       return { type: 'pong', id: body.readUInt32BE(0) };
     case FrameType.ERROR:
       return { type: 'error', code: body.readUInt16BE(0), reason: body.toString('utf8', 2) };
+    case FrameType.PATH_ACK:
+      return {
+        type: 'path-ack',
+        ack: body.readUIntBE(0, 6),
+        window: body.readUInt32BE(6),
+        pathReceived: body.readUIntBE(10, 6),
+      };
+    case FrameType.ADDRESSES: {
+      const n = body.readUInt8(0);
+      if (body.length !== 1 + ADDR_LENGTH * n)
+        throw malformed(`ADDRESSES says ${n} addresses in a body of ${body.length} bytes`);
+      const addresses = [];
+      for (let i = 0; i < n; i++) {
+        const a = readAddr(body, 1 + ADDR_LENGTH * i);
+        if (a === null) throw malformed('ADDRESSES holds the address "none"');
+        addresses.push(a);
+      }
+      return { type: 'addresses', addresses };
+    }
     case FrameType.HELLO:
       return parseHello(body);
     case FrameType.WELCOME:
@@ -112,14 +137,14 @@ function parseHello(body: Buffer): Frame {
   if (body.length !== HELLO_LENGTH)
     throw badLength(FrameType.HELLO, body.length, String(HELLO_LENGTH));
   const modeByte = body.readUInt8(5);
-  if (modeByte > 1) throw malformed(`HELLO mode ${modeByte} (0 new, 1 attach)`);
-  const mode = modeByte === 0 ? 'new' : 'attach';
+  if (modeByte > 2) throw malformed(`HELLO mode ${modeByte} (0 new, 1 attach, 2 add)`);
+  const mode = modeByte === 0 ? 'new' : modeByte === 1 ? 'attach' : 'add';
   const counter = body.readUInt32BE(72);
   if (mode === 'new' && (counter !== 0 || !isZero(body, 105, 105 + PROOF_LENGTH))) {
     throw malformed('new-mode HELLO with a nonzero counter or proof');
   }
-  if (mode === 'attach' && !isZero(body, 40, 40 + KEY_LENGTH)) {
-    throw malformed('attach-mode HELLO with a nonzero keyShare');
+  if (mode !== 'new' && !isZero(body, 40, 40 + KEY_LENGTH)) {
+    throw malformed(`${mode}-mode HELLO with a nonzero keyShare`);
   }
   return {
     type: 'hello',
@@ -166,6 +191,8 @@ const FIXED_LENGTH: Partial<Record<number, number>> = {
   [FrameType.PING]: PING_LENGTH,
   [FrameType.PONG]: PING_LENGTH,
   [FrameType.ERROR]: ERROR_FIXED_LENGTH,
+  [FrameType.PATH_ACK]: PATH_ACK_LENGTH,
+  [FrameType.ADDRESSES]: 1,
 };
 
 const NAMES: Partial<Record<number, string>> = Object.fromEntries(

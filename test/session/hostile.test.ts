@@ -47,7 +47,7 @@ test('malformed frames before the handshake: each gets its ERROR code and a log 
   const h = await startHonest(t, { handshakeTimeoutMs: HANDSHAKE_MS });
   const hello = helloBytes();
   const version2 = Buffer.from(hello);
-  version2[6 + 4] = 2;
+  version2[6 + 4] = 3; // another version than this end's 2
   const longerVersion2 = Buffer.concat([version2, randomBytes(40)]);
   longerVersion2.writeUInt32BE(137 + 40, 2);
   const header = (type: number, flags: number, length: number) => {
@@ -71,8 +71,8 @@ test('malformed frames before the handshake: each gets its ERROR code and a log 
     ['frame type 0x7f', Buffer.concat([header(0x7f, 0, 4), Buffer.alloc(4)]), ErrorCode.PROTOCOL],
     ['HELLO with reserved flags', Buffer.from([1, 0x80, ...hello.subarray(2)]), ErrorCode.PROTOCOL],
     ['HELLO without the magic', Buffer.from(hello).fill(0x41, 6, 10), ErrorCode.PROTOCOL],
-    ['HELLO of version 2', version2, ErrorCode.VERSION],
-    ['a longer HELLO of version 2', longerVersion2, ErrorCode.VERSION],
+    ['HELLO of version 3', version2, ErrorCode.VERSION],
+    ['a longer HELLO of version 3', longerVersion2, ErrorCode.VERSION],
     [
       'DATA before HELLO',
       frameBytes({

@@ -35,7 +35,7 @@ export const maybeAddr: fc.Arbitrary<Addr | null> = fc.option(addr, { nil: null 
 
 const hello: fc.Arbitrary<Frame> = fc
   .record({
-    attach: fc.boolean(),
+    mode: fc.constantFrom('new', 'attach', 'add'),
     pathId: u16,
     connId: bytes(16),
     nonce: bytes(16),
@@ -46,10 +46,10 @@ const hello: fc.Arbitrary<Frame> = fc
     controlAddr: maybeAddr,
     proof: bytes(32),
   })
-  .map(({ attach, ...f }) =>
-    attach
-      ? { type: 'hello', mode: 'attach', ...f, keyShare: zeros(32) }
-      : { type: 'hello', mode: 'new', ...f, counter: 0, proof: zeros(32) },
+  .map(({ mode, ...f }) =>
+    mode !== 'new'
+      ? { type: 'hello', mode, ...f, keyShare: zeros(32) }
+      : { type: 'hello', mode, ...f, counter: 0, proof: zeros(32) },
   );
 
 const welcome: fc.Arbitrary<Frame> = fc.record({
@@ -92,6 +92,10 @@ export const frame: fc.Arbitrary<Frame> = fc
     fc.record({ type: fc.constant('ping'), id: u32 }),
     fc.record({ type: fc.constant('pong'), id: u32 }),
     fc.record({ type: fc.constant('error'), code: u16, reason }),
+    fc.record({ type: fc.constant('path-ack'), ack: u48, window: u32, pathReceived: u48 }),
+    fc
+      .array(addr, { maxLength: 16 })
+      .map((addresses) => ({ type: 'addresses', addresses: addresses.map((a) => ({ ...a })) })),
   )
   .map((f) => ({ ...f })) as fc.Arbitrary<Frame>; // fc.record objects have a null prototype
 

@@ -33,7 +33,7 @@ test('HELLO, attach mode, IPv4 control address', () => {
     },
     hex(`
       01 00 00000089
-      524f414d 01 01 0003
+      524f414d 02 01 0003
       000102030405060708090a0b0c0d0e0f
       f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff
       ${'00'.repeat(32)}
@@ -61,7 +61,7 @@ test('HELLO, new mode, IPv6 control address', () => {
     },
     hex(`
       01 00 00000089
-      524f414d 01 00 0000
+      524f414d 02 00 0000
       000102030405060708090a0b0c0d0e0f
       f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff
       ${'5a'.repeat(32)}
@@ -152,4 +152,63 @@ test('ERROR with invalid UTF-8 decodes with replacement characters', () => {
   assert.deepEqual(decodeAll(hex('07 00 00000005  0002 61ff62')), [
     { type: 'error', code: 2, reason: 'a\ufffdb' },
   ]);
+});
+
+test('PATH_ACK (version 2)', () => {
+  check(
+    { type: 'path-ack', ack: 0x0102_0304_0506, window: 65536, pathReceived: 2 ** 48 - 1 },
+    hex('08 00 00000010  010203040506 00010000 ffffffffffff'),
+  );
+});
+
+test('ADDRESSES (version 2): none, and one IPv4 and one IPv6', () => {
+  check({ type: 'addresses', addresses: [] }, hex('09 00 00000001  00'));
+  check(
+    {
+      type: 'addresses',
+      addresses: [
+        { host: '10.0.0.2', port: 7000 },
+        { host: '2001:db8::1', port: 443 },
+      ],
+    },
+    hex(`
+      09 00 00000027  02
+      04 0a000002 ${'00'.repeat(12)} 1b58
+      06 20010db8${'00'.repeat(10)}0001 01bb
+    `),
+  );
+});
+
+test('ADDRESSES with a count that does not match its length, or "none", is malformed', () => {
+  const bad = [
+    hex(`09 00 00000014  02 04 0a000002 ${'00'.repeat(12)} 1b58`),
+    hex(`09 00 00000014  01 ${'00'.repeat(19)}`),
+    hex('09 00 00000003  00 0000'),
+  ];
+  for (const bytes of bad) {
+    assert.throws(
+      () => decodeAll(bytes),
+      (e: unknown) => (e as { code?: string }).code === 'ROAM_WIRE_MALFORMED',
+    );
+  }
+});
+
+test('HELLO, add mode (version 2)', () => {
+  const frame: Frame = {
+    type: 'hello',
+    mode: 'add',
+    pathId: 1,
+    connId: CONN_ID,
+    nonce: NONCE,
+    keyShare: Buffer.alloc(32),
+    counter: 7,
+    received: 0,
+    recvWindow: 1,
+    controlAddr: null,
+    proof: Buffer.alloc(32, 1),
+  };
+  const bytes = Buffer.concat(encodeFrame(frame));
+  assert.equal(bytes[6 + 4], 2, 'version 2');
+  assert.equal(bytes[6 + 5], 2, 'mode 2: add');
+  assert.deepEqual(decodeAll(bytes), [frame]);
 });

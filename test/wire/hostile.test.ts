@@ -142,7 +142,7 @@ test('wrong lengths for fixed-size frames are malformed, from the header', () =>
 });
 
 test('unknown types are rejected', () => {
-  for (const type of [0x00, 0x08, 0x47, 0xff]) {
+  for (const type of [0x00, 0x0a, 0x47, 0xff]) {
     assert.throws(
       () => [...new FrameDecoder().emitFrames(header(type, 0, 4))],
       code('ROAM_WIRE_TYPE'),
@@ -177,8 +177,8 @@ const aHello: Frame = {
 
 test('a HELLO of another version, of any length, gives ROAM_WIRE_VERSION', () => {
   for (const [version, length] of [
-    [2, 137],
-    [2, 300],
+    [1, 137],
+    [3, 300],
     [0, 5],
     [255, 40],
   ] as const) {

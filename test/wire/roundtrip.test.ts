@@ -15,9 +15,12 @@ test('every frame type decodes to what was encoded', () => {
       assert.equal(bytes.length, encodedLength(f));
       assert.deepEqual(decodeAll(bytes), [f]);
     }),
-    { numRuns: 700 },
+    { numRuns: 900 },
   );
-  assert.deepEqual([...seen].sort(), ['ack', 'data', 'error', 'hello', 'ping', 'pong', 'welcome']);
+  assert.deepEqual(
+    [...seen].sort(),
+    ['ack', 'addresses', 'data', 'error', 'hello', 'path-ack', 'ping', 'pong', 'welcome'],
+  );
 });
 
 test('a sequence of frames decodes in order from one buffer', () => {

@@ -16,9 +16,11 @@
 //
 // `--quick`: one trial per case. BENCH_REPEAT for more. BENCH_ROAM_SESSION: JSON session options.
 import { publish } from './report.js';
+import type { LinesProcess } from './workers/lines-process.js';
 import {
   clientOptions,
   type Contender,
+  crashSummary,
   isEvent,
   mbit,
   median,
@@ -95,7 +97,11 @@ function analyse(r: StreamResult, faultT: number): Trial {
  * The reference: plain TCP on pb alone with no fault, analysed as if a fault came at FAULT_AT:
  * the pauses a healthy stream on the slower path shows, against which the others' are read.
  */
-const REFERENCE: Contender = { name: 'TCP on pb alone, no fault (reference)', transport: 'tcp', path: 1 };
+const REFERENCE: Contender = {
+  name: 'TCP on pb alone, no fault (reference)',
+  transport: 'tcp',
+  path: 1,
+};
 
 async function trial(mp: MultipathLab, c: Contender, fault: FaultKind | 'none'): Promise<Trial> {
   await mp.lab.fault('pa', 'up');
@@ -138,14 +144,13 @@ const cases: Case[] = [];
 let referenceMaxGapMs = Number.POSITIVE_INFINITY;
 const secondGaps = (t: Trial) => t.laterGaps.filter(([, len]) => len > referenceMaxGapMs);
 const mp = await MultipathLab.up('mp-failover', SETTING_1);
-const servers = [];
+const serverOf = new Map<Contender, LinesProcess>();
 try {
   for (const c of CONTENDERS) {
     if (c.transport === 'roam' && !roamAvailable.ok) continue;
-    const s = await startServer(mp, c, portOf(c), ROAM_SESSION);
-    servers.push(s);
+    serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION));
   }
-  servers.push(await startServer(mp, REFERENCE, portOf(REFERENCE)));
+  serverOf.set(REFERENCE, await startServer(mp, REFERENCE, portOf(REFERENCE)));
   const refs: Trial[] = [];
   for (let i = 0; i < REPEAT; i++) refs.push(await trial(mp, REFERENCE, 'none'));
   console.log(`reference: ${JSON.stringify(refs)}`);
@@ -183,7 +188,13 @@ try {
             `${fault} ${c.name} #${i + 1}: longest ${t.longestGapMs} ms at +${t.longestAtMs} ms, later ${JSON.stringify(t.laterGaps)}, before ${t.beforeFaultMaxGapMs} ms, after ${t.afterFaultMbit.toFixed(2)} Mbit/s, ok ${t.ok}`,
           );
         } catch (err) {
-          note = `failed: ${(err as Error).message.slice(0, 300)}`;
+          const server = serverOf.get(c);
+          const crash = server && crashSummary(server, 'server');
+          if (server && crash) {
+            await server.stop();
+            serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION));
+          }
+          note = `failed: ${crash ?? (err as Error).message.slice(0, 300)}`;
           console.log(`${fault} ${c.name} #${i + 1}: ${note}`);
         }
       }
@@ -200,7 +211,7 @@ try {
     }
   }
 } finally {
-  await Promise.all(servers.map((s) => s.stop()));
+  await Promise.all([...serverOf.values()].map((s) => s.stop()));
   await mp.down();
 }
 

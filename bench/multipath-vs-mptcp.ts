@@ -17,8 +17,10 @@
 //
 // `--quick`: 64 KB, 1 MB and 10 MB only, fewer repetitions. BENCH_SETTINGS=1,2 picks settings.
 import { publish } from './report.js';
+import type { LinesProcess } from './workers/lines-process.js';
 import {
   type Contender,
+  crashSummary,
   mbit,
   median,
   roamMultipathAvailable,
@@ -80,7 +82,7 @@ const roamAvailable = roamMultipathAvailable();
 
 async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<SettingResult> {
   const mp = await MultipathLab.up(`mp-vs-mptcp-${setting}`, paths);
-  const servers = [];
+  const serverOf = new Map<Contender, LinesProcess>();
   try {
     await mp.mptcpEndpoints(paths.map((_, i) => i).slice(1));
     const best = paths.reduce((b, p, i) => (p.rateMbit > (paths[b]?.rateMbit ?? 0) ? i : b), 0);
@@ -91,8 +93,7 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
     ];
     for (const c of contenders) {
       if (c.transport === 'roam' && !roamAvailable.ok) continue;
-      const s = await startServer(mp, c, PORTS[c.transport]);
-      servers.push(s);
+      serverOf.set(c, await startServer(mp, c, PORTS[c.transport]));
     }
 
     // The ideal: every path alone, steady goodput.
@@ -152,6 +153,12 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
             corrupt: trials.filter((t) => !t.ok).length,
           });
         } catch (err) {
+          const server = serverOf.get(c);
+          const crash = server && crashSummary(server, 'server');
+          if (server && crash) {
+            await server.stop();
+            serverOf.set(c, await startServer(mp, c, PORTS[c.transport])); // for the next size
+          }
           atSize.push({
             ...base,
             trialsMs: [],
@@ -159,7 +166,7 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
             goodputMbit: Number.NaN,
             ofIdeal: Number.NaN,
             ofMptcp: Number.NaN,
-            note: `failed: ${(err as Error).message.slice(0, 300)}`,
+            note: `failed: ${crash ?? (err as Error).message.slice(0, 300)}`,
           });
         }
         const r = atSize[atSize.length - 1] as Row;
@@ -185,7 +192,7 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
       goals: goals(rows, contenders[0]?.name as string),
     };
   } finally {
-    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all([...serverOf.values()].map((s) => s.stop()));
     await mp.down();
   }
 }
@@ -242,7 +249,7 @@ function markdown(results: SettingResult[]): string {
   const lines: string[] = [
     '## multipath-vs-mptcp',
     '',
-    'Downloads over all paths at once, in the lab (client ── N paths ── router ── server). Rows: plain TCP on the fastest path; Linux MPTCP (the same Node program under `mptcpize run`; in-kernel path manager, a `subflow` endpoint per extra client path, `ip mptcp limits set subflow N add_addr_accepted N` on both ends); roam `aggregate`; and the ideal, the sum of every path\'s steady single-path TCP goodput measured in the same run. Each download is a new connection (session), timed from connect() to the last byte at the application; median of the repetitions. Every download is checked byte for byte (SHA-256). Congestion control: ' +
+    "Downloads over all paths at once, in the lab (client ── N paths ── router ── server). Rows: plain TCP on the fastest path; Linux MPTCP (the same Node program under `mptcpize run`; in-kernel path manager, a `subflow` endpoint per extra client path, `ip mptcp limits set subflow N add_addr_accepted N` on both ends); roam `aggregate`; and the ideal, the sum of every path's steady single-path TCP goodput measured in the same run. Each download is a new connection (session), timed from connect() to the last byte at the application; median of the repetitions. Every download is checked byte for byte (SHA-256). Congestion control: " +
       `${CONGESTION_CONTROL} in every namespace; bottleneck queue 1 BDP per path. "of ideal" = goodput / ideal goodput (short downloads cannot reach it: handshake and slow start); "vs MPTCP" = goodput / MPTCP's. Path shares: download bytes each path's wire carried during that row.`,
     '',
   ];
@@ -271,7 +278,9 @@ function markdown(results: SettingResult[]): string {
     }
     lines.push('', 'Goals (issue 4):', '');
     for (const g of s.goals)
-      lines.push(`- ${g.goal}: ${g.met === null ? 'not measured' : g.met ? 'met' : '**not met**'} (${g.detail})`);
+      lines.push(
+        `- ${g.goal}: ${g.met === null ? 'not measured' : g.met ? 'met' : '**not met**'} (${g.detail})`,
+      );
     lines.push('');
   }
   lines.push(

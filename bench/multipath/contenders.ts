@@ -43,7 +43,15 @@ export function roamMultipathAvailable(): { ok: boolean; reason: string } {
 
 function argv(c: Contender, mode: string, port: number, options: Record<string, unknown>) {
   const kind = c.transport === 'roam' ? 'roam' : 'tcp';
-  const node = [process.execPath, PEER, mode, kind, SERVER_IP, String(port), JSON.stringify(options)];
+  const node = [
+    process.execPath,
+    PEER,
+    mode,
+    kind,
+    SERVER_IP,
+    String(port),
+    JSON.stringify(options),
+  ];
   return c.transport === 'mptcp' ? ['mptcpize', 'run', ...node] : node;
 }
 
@@ -116,14 +124,12 @@ export async function timedDownloads(
       what: `${c.name} downloads`,
     });
     if (end.event === 'error') throw new Error(`${c.name}: ${String(end.message)}`);
-    return client.events
-      .filter(isEvent('trial'))
-      .map((e) => ({
-        size: Number(e.size),
-        ms: Number(e.ms),
-        connectMs: Number(e.connectMs),
-        ok: e.ok === true,
-      }));
+    return client.events.filter(isEvent('trial')).map((e) => ({
+      size: Number(e.size),
+      ms: Number(e.ms),
+      connectMs: Number(e.connectMs),
+      ok: e.ok === true,
+    }));
   } finally {
     await client.stop();
   }
@@ -191,4 +197,15 @@ export function steadyMbit(r: StreamResult, skipMs: number): number {
   const from = r.progress.find((p) => p.t >= r.firstByteT + skipMs && p.bytes < r.bytes);
   if (!from) return mbit(r.bytes, r.lastByteT - r.firstByteT);
   return mbit(r.bytes - from.bytes, r.lastByteT - from.t);
+}
+
+/** "server crashed (exit 1): RoamError: …" when a worker died on its own, else undefined. */
+export function crashSummary(p: LinesProcess, who: string): string | undefined {
+  const ended = p.ended;
+  if (!ended) return undefined;
+  const err = p.stderrTail
+    .split('\n')
+    .find((l) => /^\w*Error\b/.test(l.trim()))
+    ?.trim();
+  return `${who} crashed (${ended})${err ? `: ${err.slice(0, 200)}` : ''}`;
 }

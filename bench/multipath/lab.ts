@@ -28,7 +28,10 @@ export const SETTING_1: readonly PathSpec[] = [
 ];
 
 /** Setting 2: setting 1 plus path C, 12 Mbit/s 40 ms RTT. */
-export const SETTING_2: readonly PathSpec[] = [...SETTING_1, { name: 'pc', rateMbit: 12, rttMs: 40 }];
+export const SETTING_2: readonly PathSpec[] = [
+  ...SETTING_1,
+  { name: 'pc', rateMbit: 12, rttMs: 40 },
+];
 
 /**
  * Ten interfaces for the stitching experiment (the OVS paper's ten-interface laptop): rates
@@ -223,7 +226,5 @@ export function downloadShares(before: PathBytes, after: PathBytes): Record<stri
     Object.keys(after).map((k) => [k, (after[k]?.down ?? 0) - (before[k]?.down ?? 0)]),
   );
   const total = Object.values(delta).reduce((a, b) => a + b, 0);
-  return Object.fromEntries(
-    Object.entries(delta).map(([k, v]) => [k, total > 0 ? v / total : 0]),
-  );
+  return Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, total > 0 ? v / total : 0]));
 }

@@ -14,10 +14,17 @@ export class LinesProcess {
   readonly events: LineEvent[] = [];
   private waiters: { match: (e: LineEvent) => boolean; resolve: (e: LineEvent) => void }[] = [];
   private readonly child: ChildProcess;
+  /** The last 2000 characters the worker wrote to stderr. */
+  stderrTail = '';
   readonly exited: Promise<void>;
 
   constructor(lab: Lab, host: string, argv: string[]) {
-    this.child = lab.spawn(host, argv, { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.child = lab.spawn(host, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    // Passed through, and the end kept: a crashed worker's last words go into the report.
+    this.child.stderr?.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      this.stderrTail = (this.stderrTail + d.toString()).slice(-2000);
+    });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       let e: LineEvent;
@@ -60,6 +67,12 @@ export class LinesProcess {
         },
       });
     });
+  }
+
+  /** The exit code or signal once the worker has ended on its own (a crash), else null. */
+  get ended(): string | null {
+    if (this.child.exitCode !== null) return `exit ${this.child.exitCode}`;
+    return this.child.signalCode !== null ? `signal ${this.child.signalCode}` : null;
   }
 
   /** Index to pass as `from` to see only what comes after now. */

@@ -14,7 +14,8 @@
 //                                  than OPTIONS.gapMs is listed in the final "stream-done".
 //                                  Stdin `add ADDR` adds a flowpath from ADDR (roam).
 //
-// OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses (roam client),
+// OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses and
+// maxFlowpaths (roam client),
 // scheduler (roam, both ends: the sender's decides), session (roam session options), sizes,
 // repeat, size, progressMs, gapMs.
 // Integrity: byte i of every download is i % 251; the client checks the SHA-256 of what it got
@@ -40,6 +41,7 @@ const port = Number(portText);
 interface Options {
   localAddress?: string;
   localAddresses?: string[];
+  maxFlowpaths?: number;
   scheduler?: string;
   session?: Record<string, unknown>;
   sizes?: number[];
@@ -147,7 +149,7 @@ function open(): Download {
     port,
     ...options.session,
     localAddresses: options.localAddresses,
-    maxFlowpaths: options.localAddresses?.length,
+    maxFlowpaths: options.maxFlowpaths ?? options.localAddresses?.length,
     scheduler: options.scheduler,
   } as unknown as ConnectOptions);
   return {

@@ -13,8 +13,9 @@ import { arrival, type PathView, type Scheduler } from './scheduler.js';
  * - Flow control across paths (msocket §III-C): nothing is sent at or past the peer's
  *   window edge, so s − a ≤ b: the receiver's reordering buffer can never deadlock.
  * - Per-path queues kept full but not overfull: with two or more paths, a path takes data
- *   only while its bytes in flight are under rate × (2 × lowest RTT + queueMs), so a slow
- *   path never holds seconds of data the fast one then waits for.
+ *   only while its bytes in flight are under rate × (lowest RTT + queueMs) + 32 KiB, so a
+ *   slow path never holds seconds of data the fast one then waits for, and bytes re-sent
+ *   after a failure do not queue long behind it.
  * - When waiting on a slow path (nothing new to send, or the window is full), a path that
  *   would deliver sooner re-sends the slow path's oldest range, once (reinjection).
  * - A path with bytes in flight and no delivery for max(suspectFloorMs, 2 × RTT + 40 ms)
@@ -85,6 +86,9 @@ const CAP_SLACK = 32 * 1024;
 /** A batch may pass a socket's high-water mark by this much (one writev of several frames). */
 const PUMP_BATCH_BYTES = 1024 * 1024;
 const DEFAULT_RTT_MS = 100;
+const RESEND_CHUNK = 16 * 1024;
+/** In-flight cap: rate × (CAP_GAIN × lowest RTT + queueMs). */
+const CAP_GAIN = 1;
 
 export class MultipathSender {
   readonly output: SendBuffer;
@@ -237,8 +241,9 @@ export class MultipathSender {
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
-      const size = Math.max(1, Math.min(chunk, multi ? view.cap - view.inflight : chunk));
-      const again = this.#resend.take(size);
+      const size = Math.max(1, Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)));
+      // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
+      const again = this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size);
       if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
       else if (fresh > 0) {
         const end = this.sendNext + Math.min(size, fresh);
@@ -364,7 +369,7 @@ export class MultipathSender {
     const measured = st.rate.rate(now);
     if (measured === undefined || measured <= 0) return INITIAL_CAP;
     const rtt = st.link.minRttMs() ?? DEFAULT_RTT_MS;
-    return Math.max(CAP_FLOOR, measured * (2 * rtt + this.#o.queueMs)) + CAP_SLACK;
+    return Math.max(CAP_FLOOR, measured * (CAP_GAIN * rtt + this.#o.queueMs)) + CAP_SLACK;
   }
 
   #ready(st: PathState, multi: boolean, now: number): boolean {

@@ -70,7 +70,7 @@ export class RoamServer extends EventEmitter<{
   private readonly control: ServerControl;
   private endpoint: { host: string; port: number } | undefined;
   private readonly tls: ServerTlsOptions | undefined;
-  private readonly advertise: { host: string; port: number }[];
+  private advertise: { host: string; port: number }[];
   private readonly maxFlowpaths: number;
   private readonly multipath: MultipathSessionOptions;
 
@@ -83,16 +83,7 @@ export class RoamServer extends EventEmitter<{
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
     this.tls = options.tls;
-    this.advertise = (options.advertise ?? []).map((e) => {
-      if (typeof e?.host !== 'string' || isIP(e.host) === 0 || !Number.isInteger(e.port) || e.port < 1 || e.port > 65535)
-        throw new RoamError(
-          'ROAM_BAD_INPUT',
-          `advertise takes literal IP addresses with ports 1..65535, got ${JSON.stringify(e)}`,
-        );
-      return { host: e.host, port: e.port };
-    });
-    if (this.advertise.length > MAX_ADDRESSES)
-      throw new RoamError('ROAM_BAD_INPUT', `advertise takes at most ${MAX_ADDRESSES} addresses`);
+    this.advertise = checkAdvertise(options.advertise ?? []);
     this.maxFlowpaths = options.maxFlowpaths ?? 16;
     if (!Number.isInteger(this.maxFlowpaths) || this.maxFlowpaths < 1 || this.maxFlowpaths > 1024)
       throw new RoamError('ROAM_BAD_INPUT', `maxFlowpaths must be an integer 1..1024`);
@@ -128,6 +119,15 @@ export class RoamServer extends EventEmitter<{
     old?.close();
     this.emit('listening');
     return this.endpoint;
+  }
+
+  /**
+   * Changes the addresses advertised to clients (a new interface, a lost one): sent to every
+   * live session now and to every new one.
+   */
+  setAdvertise(list: Endpoint[]): void {
+    this.advertise = checkAdvertise(list);
+    for (const { session } of this.sessions.values()) session.advertise(this.advertise);
   }
 
   address(): { host: string; port: number } | undefined {
@@ -352,6 +352,25 @@ export class RoamServer extends EventEmitter<{
       );
     }
   }
+}
+
+function checkAdvertise(list: Endpoint[]): { host: string; port: number }[] {
+  if (!Array.isArray(list) || list.length > MAX_ADDRESSES)
+    throw new RoamError('ROAM_BAD_INPUT', `advertise takes at most ${MAX_ADDRESSES} addresses`);
+  return list.map((e) => {
+    if (
+      typeof e?.host !== 'string' ||
+      isIP(e.host) === 0 ||
+      !Number.isInteger(e.port) ||
+      e.port < 1 ||
+      e.port > 65535
+    )
+      throw new RoamError(
+        'ROAM_BAD_INPUT',
+        `advertise takes literal IP addresses with ports 1..65535, got ${JSON.stringify(e)}`,
+      );
+    return { host: e.host, port: e.port };
+  });
 }
 
 export function createServer(

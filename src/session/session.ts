@@ -140,6 +140,12 @@ export class Session extends Duplex {
     });
   }
 
+  /** Server: tells the client about further addresses of the server (ADDRESSES). */
+  advertise(addresses: { host: string; port: number }[]): void {
+    const path = this.primary;
+    if (this.role === 'server' && path) path.send({ type: 'addresses', addresses });
+  }
+
   /** The scheduler in use. */
   get scheduler(): SchedulerName {
     return this.sender.scheduler.name;
@@ -182,7 +188,8 @@ export class Session extends Duplex {
         'cannot remove the last flowpath; use migrate() to move or destroy() to end',
       );
     this.pathController?.remove(pathId);
-    path.fail('removed by the application', { code: ErrorCode.CLOSED, reason: 'path removed' });
+    // A plain TCP close: an ERROR CLOSED would end the whole session at the peer.
+    path.close('removed by the application', 1000);
   }
 
   /** The session id (hex of the connection id both ends agreed on). */

@@ -21,10 +21,9 @@ import {
   isEvent,
   mbit,
   roamMultipathAvailable,
+  singlePathMbit,
   startClient,
   startServer,
-  steadyMbit,
-  streamEnd,
 } from './multipath/contenders.js';
 import {
   CONGESTION_CONTROL,
@@ -155,21 +154,8 @@ try {
   const tcp: Contender = { name: 'TCP', transport: 'tcp' };
   servers.push(await startServer(mp, tcp, PORTS.TCP as number));
   for (let i = 0; i < PATHS.length; i++) {
-    const p = PATHS[i];
-    if (!p) continue;
-    const client = startClient(mp, { ...tcp, path: i }, 'stream', PORTS.TCP as number, {
-      localAddress: mp.clientIp(i),
-      size: Math.round(((p.rateMbit * 1e6) / 8) * PROBE_S),
-      progressMs: 100,
-    });
-    try {
-      const r = await streamEnd(client, `TCP ${p.name}`, 60_000);
-      if (!r.ok) throw new Error(`TCP ${p.name}: corrupt download`);
-      singles.push(steadyMbit(r, 1500));
-      console.log(`${p.name} alone: ${singles[i]?.toFixed(2)} Mbit/s`);
-    } finally {
-      await client.stop();
-    }
+    singles.push(await singlePathMbit(mp, PORTS.TCP as number, i, PROBE_S));
+    console.log(`${PATHS[i]?.name} alone: ${singles[i]?.toFixed(2)} Mbit/s`);
   }
 
   const mptcp: Contender = { name: 'MPTCP', transport: 'mptcp' };

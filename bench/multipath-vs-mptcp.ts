@@ -12,7 +12,8 @@
 //                   `subflow` endpoint per extra path on the client (LAB-NOTES' recipe)
 //   roam aggregate  a roam session with every client address, scheduler `aggregate`
 //   ideal           the sum of every path's steady single-path TCP goodput, measured in
-//                   this run (a download of about PROBE_S seconds on each path alone)
+//                   this run (a download of about PROBE_S seconds on each path alone, before
+//                   and after the other rows; the higher of the two)
 // Congestion control cubic in every namespace; bottleneck queues of 1 BDP (bench/multipath/lab.ts).
 //
 // `--quick`: 64 KB, 1 MB and 10 MB only, fewer repetitions. BENCH_SETTINGS=1,2 picks settings.
@@ -25,10 +26,8 @@ import {
   median,
   roamMultipathAvailable,
   sizeName,
-  startClient,
+  singlePathMbit,
   startServer,
-  steadyMbit,
-  streamEnd,
   timedDownloads,
 } from './multipath/contenders.js';
 import {
@@ -71,7 +70,12 @@ interface Row {
 
 interface SettingResult {
   setting: number;
-  paths: (PathSpec & { queuePackets: number; singleMbit: number })[];
+  paths: (PathSpec & {
+    queuePackets: number;
+    singleMbit: number;
+    singleMbitBefore: number;
+    singleMbitAfter: number;
+  })[];
   idealMbit: number;
   rows: Row[];
   mptcpJoins: number;
@@ -96,27 +100,19 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
       serverOf.set(c, await startServer(mp, c, PORTS[c.transport]));
     }
 
-    // The ideal: every path alone, steady goodput.
-    const singles: number[] = [];
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i] as PathSpec;
-      const size = Math.round(((p.rateMbit * 1e6) / 8) * PROBE_S);
-      const tcp: Contender = { name: `TCP ${p.name}`, transport: 'tcp', path: i };
-      const client = startClient(mp, tcp, 'stream', PORTS.tcp, {
-        localAddress: mp.clientIp(i),
-        size,
-        progressMs: 100,
-      });
-      try {
-        const r = await streamEnd(client, tcp.name, 30_000 + PROBE_S * 4000);
-        if (!r.ok) throw new Error(`${tcp.name}: corrupt download`);
-        singles.push(steadyMbit(r, 1500));
-        console.log(`setting ${setting}: ${tcp.name} alone ${singles[i]?.toFixed(2)} Mbit/s`);
-      } finally {
-        await client.stop();
+    // The ideal: every path alone, steady goodput; probed before and after the contenders,
+    // the higher of the two counts (a busy machine only ever lowers a probe).
+    const probe = async (when: string) => {
+      const out: number[] = [];
+      for (let i = 0; i < paths.length; i++) {
+        out.push(await singlePathMbit(mp, PORTS.tcp, i, PROBE_S));
+        console.log(
+          `setting ${setting} (${when}): ${paths[i]?.name} alone ${out[i]?.toFixed(2)} Mbit/s`,
+        );
       }
-    }
-    const idealMbit = singles.reduce((a, b) => a + b, 0);
+      return out;
+    };
+    const singlesBefore = await probe('before');
 
     const rows: Row[] = [];
     const joins0 = (await mp.mptcpCounters('client')).MPTcpExtMPJoinSynAckRx ?? 0;
@@ -147,7 +143,7 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
             trialsMs: trials.map((t) => Math.round(t.ms * 10) / 10),
             medianMs: ms,
             goodputMbit: mbit(size, ms),
-            ofIdeal: mbit(size, ms) / idealMbit,
+            ofIdeal: Number.NaN, // once the ideal is known
             ofMptcp: Number.NaN,
             pathShares: downloadShares(before, await mp.pathBytes()),
             corrupt: trials.filter((t) => !t.ok).length,
@@ -171,7 +167,7 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
         }
         const r = atSize[atSize.length - 1] as Row;
         console.log(
-          `setting ${setting} ${sizeName(size)} ${c.name}: ${r.medianMs.toFixed(1)} ms, ${r.goodputMbit.toFixed(2)} Mbit/s (${(r.ofIdeal * 100).toFixed(1)}% of ideal) ${r.note ?? ''} shares ${JSON.stringify(r.pathShares)}`,
+          `setting ${setting} ${sizeName(size)} ${c.name}: ${r.medianMs.toFixed(1)} ms, ${r.goodputMbit.toFixed(2)} Mbit/s ${r.note ?? ''} shares ${JSON.stringify(r.pathShares)}`,
         );
       }
       const mptcp = atSize.find((r) => r.contender === 'MPTCP');
@@ -179,12 +175,18 @@ async function runSetting(setting: number, paths: readonly PathSpec[]): Promise<
       rows.push(...atSize);
     }
     const mptcpJoins = ((await mp.mptcpCounters('client')).MPTcpExtMPJoinSynAckRx ?? 0) - joins0;
+    const singlesAfter = await probe('after');
+    const singles = singlesBefore.map((b, i) => Math.max(b, singlesAfter[i] ?? 0));
+    const idealMbit = singles.reduce((a, b) => a + b, 0);
+    for (const r of rows) r.ofIdeal = r.goodputMbit / idealMbit;
     return {
       setting,
       paths: paths.map((p, i) => ({
         ...p,
         queuePackets: queuePackets(p),
         singleMbit: singles[i] as number,
+        singleMbitBefore: singlesBefore[i] as number,
+        singleMbitAfter: singlesAfter[i] as number,
       })),
       idealMbit,
       rows,
@@ -256,7 +258,7 @@ function markdown(results: SettingResult[]): string {
   if (!roamAvailable.ok) lines.push(`roam: ${roamAvailable.reason}.`, '');
   for (const s of results) {
     lines.push(
-      `### Setting ${s.setting}: ${s.paths.map((p) => `${p.name} ${p.rateMbit} Mbit/s RTT ${p.rttMs} ms (queue ${p.queuePackets} pkts; alone ${f(p.singleMbit, 2)} Mbit/s)`).join(', ')}`,
+      `### Setting ${s.setting}: ${s.paths.map((p) => `${p.name} ${p.rateMbit} Mbit/s RTT ${p.rttMs} ms (queue ${p.queuePackets} pkts; alone ${f(p.singleMbitBefore, 2)} before, ${f(p.singleMbitAfter, 2)} after the rows)`).join(', ')}`,
       '',
       `Ideal: **${f(s.idealMbit, 2)} Mbit/s**. MPTCP subflows joined: ${s.mptcpJoins}.`,
       '',

@@ -209,3 +209,30 @@ export function crashSummary(p: LinesProcess, who: string): string | undefined {
     ?.trim();
   return `${who} crashed (${ended})${err ? `: ${err.slice(0, 200)}` : ''}`;
 }
+
+/**
+ * Steady goodput of plain TCP on one path alone, Mbit/s: a download of about `seconds` at
+ * the path's rate from a plain TCP server on `port`, the first 1.5 s (slow start) left out.
+ */
+export async function singlePathMbit(
+  mp: MultipathLab,
+  port: number,
+  index: number,
+  seconds: number,
+): Promise<number> {
+  const p = mp.paths[index];
+  if (!p) throw new Error(`no path ${index}`);
+  const tcp: Contender = { name: `TCP ${p.name}`, transport: 'tcp', path: index };
+  const client = startClient(mp, tcp, 'stream', port, {
+    localAddress: mp.clientIp(index),
+    size: Math.round(((p.rateMbit * 1e6) / 8) * seconds),
+    progressMs: 100,
+  });
+  try {
+    const r = await streamEnd(client, tcp.name, 30_000 + seconds * 4000);
+    if (!r.ok) throw new Error(`${tcp.name}: corrupt download`);
+    return steadyMbit(r, 1500);
+  } finally {
+    await client.stop();
+  }
+}

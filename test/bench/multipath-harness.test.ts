@@ -10,9 +10,14 @@ import {
   downloadShares,
   HOSTS,
   MultipathLab,
+  multipathTopology,
   SETTING_1,
+  SETTING_2,
 } from '../../bench/multipath/lab.js';
 import { run } from '../../src/lab/system/run.js';
+import { loadTopology } from '../../src/lab/topology/load.js';
+import { packageRoot } from '../../src/package-root.js';
+import { join } from 'node:path';
 import { assertLabGone, labSkipReason } from '../lab/lab-support.js';
 
 const ALLOWED = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
@@ -81,3 +86,20 @@ test(
     );
   },
 );
+
+test("the shipped multipath-bench topology is the benchmarks' setting 2", () => {
+  const shipped = loadTopology(
+    join(packageRoot(), 'examples', 'topologies', 'multipath-bench.yaml'),
+  );
+  const built = multipathTopology('multipath-bench', SETTING_2);
+  const view = (t: typeof built) =>
+    t.links.map((l) => ({
+      name: l.name,
+      a: [l.a.host, l.a.ip, l.a.gateway],
+      b: [l.b.host, l.b.ip],
+      rate: [l.up.rateBps, l.down.rateBps],
+      delay: [l.up.delayMs, l.down.delayMs],
+      queue: l.queuePackets,
+    }));
+  assert.deepEqual(view(shipped), view(built));
+});

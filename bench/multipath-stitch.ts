@@ -34,6 +34,7 @@ import {
 } from './multipath/lab.js';
 import type { LinesProcess } from './workers/lines-process.js';
 import { monoMs } from './workers/clock.js';
+import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
@@ -58,6 +59,11 @@ interface Step {
   ofFastest: number;
   /** Download bytes per interface during the measured window. */
   shares: Record<string, number>;
+  /** CPU of the client and server workers during the window, share of one core. */
+  clientCpu: number;
+  serverCpu: number;
+  /** The machine's 1-minute load average at the end of the window. */
+  load1: number;
   note?: string;
 }
 
@@ -107,6 +113,9 @@ async function stitch(
           ofSum: Number.NaN,
           ofFastest: Number.NaN,
           shares: {},
+          clientCpu: Number.NaN,
+          serverCpu: Number.NaN,
+          load1: Number.NaN,
           note: `not possible: the kernel allows ${max - 1} extra subflows per MPTCP connection`,
         });
         continue;
@@ -117,8 +126,12 @@ async function stitch(
       await sleep((STEP_S - MEASURE_S) * 1000);
       const from = monoMs();
       const before = await mp.pathBytes();
+      const cpu0 = [client.cpuSeconds(), server.cpuSeconds()];
       await sleep(MEASURE_S * 1000);
       const to = monoMs();
+      const [clientCpu, serverCpu] = [client.cpuSeconds(), server.cpuSeconds()].map(
+        (c, k) => (c - (cpu0[k] as number)) / ((to - from) / 1000),
+      ) as [number, number];
       const shares = downloadShares(before, await mp.pathBytes());
       const failed = client.events.find((e) => e.event === 'error' || e.event === 'add-failed');
       const crash = crashSummary(server, 'server') ?? crashSummary(client, 'client');
@@ -130,6 +143,9 @@ async function stitch(
         ofSum: goodputMbit / sumMbit,
         ofFastest: goodputMbit / fastest,
         shares,
+        clientCpu,
+        serverCpu,
+        load1: loadavg()[0] as number,
         note:
           crash ??
           (failed ? `${failed.event}: ${String(failed.message ?? failed.code)}` : undefined),
@@ -202,7 +218,7 @@ const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : '�
 const lines = [
   '## multipath-stitch',
   '',
-  `Interfaces added one at a time to a running download (the OVS paper's ten-interface experiment): ${PATHS.length} links between client and router, ${PATHS.map((p, i) => `${p.name} ${p.rateMbit} Mbit/s RTT ${p.rttMs} ms (alone ${f(singles[i] ?? Number.NaN, 2)})`).join(', ')}; queues 1 BDP (${PATHS.map(queuePackets).join(', ')} packets); congestion control ${CONGESTION_CONTROL}. One more interface every ${STEP_S} s; goodput at the application over the last ${MEASURE_S} s of each step, as a fraction of the sum of the interfaces in use (each measured alone with plain TCP in this run) and of the fastest one. roam: \`session.addPath({ localAddress })\`; MPTCP: \`ip mptcp endpoint add ADDR dev DEV subflow\` on the client during the connection (the kernel opens the subflow), at most 9 interfaces (8 extra subflows, the kernel's limit).`,
+  `Interfaces added one at a time to a running download (the OVS paper's ten-interface experiment): ${PATHS.length} links between client and router, ${PATHS.map((p, i) => `${p.name} ${p.rateMbit} Mbit/s RTT ${p.rttMs} ms (alone ${f(singles[i] ?? Number.NaN, 2)})`).join(', ')}; queues 1 BDP (${PATHS.map(queuePackets).join(', ')} packets); congestion control ${CONGESTION_CONTROL}. One more interface every ${STEP_S} s; goodput at the application over the last ${MEASURE_S} s of each step, as a fraction of the sum of the interfaces in use (each measured alone with plain TCP in this run) and of the fastest one. roam: \`session.addPath({ localAddress })\`; MPTCP: \`ip mptcp endpoint add ADDR dev DEV subflow\` on the client during the connection (the kernel opens the subflow), at most 9 interfaces (8 extra subflows, the kernel's limit). CPU: the client and server processes' CPU time over the window, in cores (the machine has ${cpus().length}; the lab's delay lines run in another process); load avg: the machine's, which other work shares.`,
   '',
 ];
 for (const run of runs) {
@@ -212,13 +228,13 @@ for (const run of runs) {
     continue;
   }
   lines.push(
-    '| interfaces | sum alone Mbit/s | goodput Mbit/s | of sum | × fastest | interfaces carrying ≥ 1% |',
-    '|---|---|---|---|---|---|',
+    '| interfaces | sum alone Mbit/s | goodput Mbit/s | of sum | × fastest | interfaces carrying ≥ 1% | CPU client, server (cores) | load avg |',
+    '|---|---|---|---|---|---|---|---|',
   );
   for (const s of run.steps) {
     const carrying = Object.entries(s.shares).filter(([, v]) => v >= 0.01).length;
     lines.push(
-      `| ${s.interfaces} | ${f(s.sumMbit, 2)} | ${f(s.goodputMbit, 2)} | ${pct(s.ofSum)} | ${f(s.ofFastest, 2)} | ${s.note ?? carrying} |`,
+      `| ${s.interfaces} | ${f(s.sumMbit, 2)} | ${f(s.goodputMbit, 2)} | ${pct(s.ofSum)} | ${f(s.ofFastest, 2)} | ${s.note ?? carrying} | ${f(s.clientCpu, 2)}, ${f(s.serverCpu, 2)} | ${f(s.load1, 1)} |`,
     );
   }
   lines.push('');

@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Lab } from '../../src/lab/lab.js';
 
@@ -73,6 +74,22 @@ export class LinesProcess {
   get ended(): string | null {
     if (this.child.exitCode !== null) return `exit ${this.child.exitCode}`;
     return this.child.signalCode !== null ? `signal ${this.child.signalCode}` : null;
+  }
+
+  /**
+   * CPU seconds (user + system) the worker has used so far, from /proc (`ip netns exec` and
+   * `mptcpize run` exec the worker, so the child's pid is the worker's); NaN once it is gone.
+   */
+  cpuSeconds(): number {
+    try {
+      const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat (11 and 12 after the command name), in
+      // clock ticks of 1/100 s on Linux.
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return Number.NaN;
+    }
   }
 
   /** Index to pass as `from` to see only what comes after now. */

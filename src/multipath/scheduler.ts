@@ -44,6 +44,8 @@ export interface Scheduler {
   pick(paths: readonly PathView[], chunk: number, backlog: number, now: number): number | undefined;
   /** May spare capacity of ready paths be used to re-send a slower path's bytes? */
   readonly reinjects: boolean;
+  /** Called when a single-path scheduler moves new data to another path. */
+  onSwitch?: (from: number | undefined, to: number) => void;
 }
 
 /** When the chunk would arrive if sent on `p` now (ms from now). */
@@ -165,10 +167,14 @@ export class BestPath implements Scheduler {
     return this.#current;
   }
 
+  onSwitch?: (from: number | undefined, to: number) => void;
+
   #set(id: number, now: number): void {
-    if (this.#current !== undefined) this.switches++;
+    const from = this.#current;
+    if (from !== undefined) this.switches++;
     this.#current = id;
     this.#since = now;
+    this.onSwitch?.(from, id);
   }
 
   pick(paths: readonly PathView[], _chunk: number, _backlog: number, now: number): number | undefined {

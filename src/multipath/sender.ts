@@ -70,6 +70,7 @@ interface PathState {
   /** Last delivery, or when bytes went in flight after none were. */
   progressAt: number;
   lost: number;
+  policy: { preferred: boolean; cost: number; byteCap: number };
   /** Redundant scheduling: this path's position in the stream. */
   cursor: number;
   /** This pump: the socket was writable when it began, bytes queued since. */
@@ -120,6 +121,7 @@ export class MultipathSender {
       recoverAt: 0,
       progressAt: this.#o.now(),
       lost: 0,
+      policy: link.policy(),
       cursor: ack,
       startWritable: false,
       batch: 0,
@@ -134,6 +136,11 @@ export class MultipathSender {
     this.#paths.delete(id);
     if (!st.suspect) this.#requeue(st, ack);
     this.#unsuspectIfAlone();
+  }
+
+  /** The policy (preferred, cost, byte cap) of the paths changed: read it again. */
+  refreshPolicies(): void {
+    for (const st of this.#paths.values()) st.policy = st.link.policy();
   }
 
   /** Resuming with no path left: send everything from `seq` (what the peer has) again. */
@@ -228,24 +235,32 @@ export class MultipathSender {
 
   #pumpShared(ack: number, windowEdge: number, finSeq: number | undefined, now: number): void {
     this.#resend.trim(ack);
+    const limit = Math.min(this.output.endSeq, windowEdge);
+    if (this.#resend.empty && this.sendNext >= limit && !(finSeq !== undefined && this.sendNext === finSeq)) {
+      if (this.scheduler.reinjects && this.#paths.size > 1) this.#reinject(ack, finSeq, now);
+      return;
+    }
+    // One snapshot per pump; the view of the path just used is refreshed after each send.
+    const views = this.#views(now);
+    const multi = views.filter((v) => v.alive).length > 1;
+    const chunk = multi ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes;
+    let resendBytes = this.#resend.bytes;
     for (let guard = 0; guard < 100_000; guard++) {
-      const limit = Math.min(this.output.endSeq, windowEdge);
       const fresh = Math.max(0, limit - this.sendNext);
       const finPending = finSeq !== undefined && this.sendNext === finSeq;
-      const backlog = this.#resend.bytes + fresh + (finPending ? 1 : 0);
+      const backlog = resendBytes + fresh + (finPending ? 1 : 0);
       if (backlog === 0) break;
-      const views = this.#views(now);
-      const multi = views.filter((v) => v.alive).length > 1;
-      const chunk = multi ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes;
       const id = this.scheduler.pick(views, Math.min(chunk, backlog), backlog, now);
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
       const size = Math.max(1, Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)));
       // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
-      const again = this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size);
-      if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
-      else if (fresh > 0) {
+      const again = resendBytes > 0 ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size) : undefined;
+      if (again) {
+        resendBytes -= again.end - again.seq;
+        this.#sendRange(st, again.seq, again.end, finSeq, now);
+      } else if (fresh > 0) {
         const end = this.sendNext + Math.min(size, fresh);
         this.#sendRange(st, this.sendNext, end, finSeq, now);
         this.sendNext = end;
@@ -253,8 +268,10 @@ export class MultipathSender {
         this.#sendRange(st, finSeq, finSeq + 1, finSeq, now);
         this.sendNext = finSeq + 1;
       }
+      view.inflight = st.ledger.inflight;
+      view.ready = this.#ready(st, multi, now);
     }
-    if (this.scheduler.reinjects) this.#reinject(ack, finSeq, now);
+    if (this.scheduler.reinjects && this.#paths.size > 1) this.#reinject(ack, finSeq, now);
   }
 
   /**
@@ -382,7 +399,7 @@ export class MultipathSender {
     const list = [...this.#paths.values()];
     const multi = list.filter((s) => !s.suspect && s.link.open()).length > 1;
     return list.map((st) => {
-      const policy = st.link.policy();
+      const policy = st.policy;
       const rtt = st.link.minRttMs() ?? DEFAULT_RTT_MS;
       return {
         id: st.link.id,

@@ -7,5 +7,11 @@ export {
   type SocketFactory,
 } from './options.js';
 export { createServer, RoamServer, type ServerOptions } from './server.js';
-export { Session, type SessionState } from './session.js';
+export {
+  type MultipathSessionOptions,
+  type PathPolicy,
+  Session,
+  type SessionState,
+} from './session.js';
+export type { SchedulerName } from '../multipath/scheduler.js';
 export { type ClientTlsOptions, publicKeyPin, type ServerTlsOptions } from './tls.js';

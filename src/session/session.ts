@@ -66,7 +66,7 @@ const ACK_EVERY_FRACTION = 4;
 /** A PATH_ACK goes out once this many bytes arrived on a flowpath unreported (several paths)... */
 const PATH_ACK_BYTES_MULTI = 16 * 1024;
 /** ... or this many with one flowpath, where only the stats use it... */
-const PATH_ACK_BYTES_SINGLE = 256 * 1024;
+const PATH_ACK_BYTES_SINGLE = 1024 * 1024;
 /** ... or this long after the first unreported byte. */
 const PATH_ACK_DELAY_MS = 5;
 
@@ -131,6 +131,7 @@ export class Session extends Duplex {
       }),
       { maxFrameBytes: this.opts.maxFrameBytes, now: () => performance.now() },
     );
+    this.watchScheduler();
     this.sender.onSuspect = (pathId, suspect) => {
       const path = this.flowpaths.get(pathId);
       if (path) this.emit(suspect ? 'path-suspect' : 'path-recovered', this.pathInfo(path));
@@ -158,7 +159,13 @@ export class Session extends Duplex {
       backup: opts?.backup ?? { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
     });
     this.mp.scheduler = name;
+    this.watchScheduler();
     this.pump();
+  }
+
+  /** best-path's switches become 'path-switch' events ({ from, to } path ids). */
+  private watchScheduler(): void {
+    this.sender.scheduler.onSwitch = (from, to) => this.emit('path-switch', { from, to });
   }
 
   /**

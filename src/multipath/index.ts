@@ -16,4 +16,9 @@ export {
   type SchedulerOptions,
   SCHEDULERS,
 } from './scheduler.js';
-export { MultipathSender, type SenderOptions, type SenderPath, type SenderPathStats } from './sender.js';
+export {
+  MultipathSender,
+  type SenderOptions,
+  type SenderPath,
+  type SenderPathStats,
+} from './sender.js';

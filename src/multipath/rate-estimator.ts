@@ -57,7 +57,10 @@ export class RateEstimator {
     if (from === undefined) return;
     const rate = (total - from.bytes) / (now - from.t);
     this.#last = rate;
-    while (this.#max.length > 0 && (this.#max[this.#max.length - 1] as { rate: number }).rate <= rate)
+    while (
+      this.#max.length > 0 &&
+      (this.#max[this.#max.length - 1] as { rate: number }).rate <= rate
+    )
       this.#max.pop();
     this.#max.push({ t: now, rate });
     // Points older than needed for the next span go, except one.

@@ -7,7 +7,12 @@ import { RoamError } from '../errors.js';
  * the bookkeeping and asks them.
  */
 export type SchedulerName = 'aggregate' | 'best-path' | 'redundant' | 'backup';
-export const SCHEDULERS: readonly SchedulerName[] = ['aggregate', 'best-path', 'redundant', 'backup'];
+export const SCHEDULERS: readonly SchedulerName[] = [
+  'aggregate',
+  'best-path',
+  'redundant',
+  'backup',
+];
 
 export interface PathView {
   id: number;
@@ -44,6 +49,8 @@ export interface Scheduler {
   pick(paths: readonly PathView[], chunk: number, backlog: number, now: number): number | undefined;
   /** May spare capacity of ready paths be used to re-send a slower path's bytes? */
   readonly reinjects: boolean;
+  /** May this path carry re-sent copies now? Default: any ready path. */
+  mayReinjectOn?(path: PathView, all: readonly PathView[]): boolean;
   /** Called when a single-path scheduler moves new data to another path. */
   onSwitch?: (from: number | undefined, to: number) => void;
 }
@@ -68,9 +75,7 @@ export function pickEarliest(
   const alive = paths.filter((p) => p.alive);
   if (alive.length === 0) return undefined;
   if (alive.length === 1) return alive[0]?.ready ? alive[0].id : undefined;
-  const ranked = alive
-    .map((p) => ({ p, at: arrival(p, chunk) }))
-    .sort((a, b) => a.at - b.at);
+  const ranked = alive.map((p) => ({ p, at: arrival(p, chunk) })).sort((a, b) => a.at - b.at);
   const best = ranked[0];
   if (best === undefined) return undefined;
   if (best.p.ready) return best.p.id;
@@ -99,7 +104,10 @@ export interface BestPathOptions {
 }
 
 export interface BackupOptions {
-  /** Paths whose local address (or remote host) is listed are preferred. */
+  /**
+   * Paths whose local address, remote host or remote "host:port" is listed are preferred
+   * (the session marks them; see PathPolicy).
+   */
   prefer?: string[];
   /**
    * Bring in backups when the preferred paths would need longer than this to send what is
@@ -177,7 +185,12 @@ export class BestPath implements Scheduler {
     this.onSwitch?.(from, id);
   }
 
-  pick(paths: readonly PathView[], _chunk: number, _backlog: number, now: number): number | undefined {
+  pick(
+    paths: readonly PathView[],
+    _chunk: number,
+    _backlog: number,
+    now: number,
+  ): number | undefined {
     const id = this.choose(paths, now);
     return paths.find((p) => p.id === id)?.ready ? id : undefined;
   }
@@ -204,6 +217,11 @@ export class Backup implements Scheduler {
 
   constructor(opts: BackupOptions = {}) {
     this.demandMs = opts.demandMs ?? 500;
+  }
+
+  /** Copies stay on preferred paths while one is alive. */
+  mayReinjectOn(path: PathView, all: readonly PathView[]): boolean {
+    return path.preferred || !all.some((p) => p.preferred && p.alive);
   }
 
   pick(paths: readonly PathView[], chunk: number, backlog: number): number | undefined {

@@ -224,6 +224,7 @@ export class MultipathSender {
     }
     try {
       if (this.scheduler.redundant) this.#pumpRedundant(ack, windowEdge, finSeq, now);
+      else if (this.#paths.size === 1) this.#pumpSingle(ack, windowEdge, finSeq, now);
       else this.#pumpShared(ack, windowEdge, finSeq, now);
     } finally {
       for (const st of this.#paths.values()) {
@@ -233,17 +234,44 @@ export class MultipathSender {
     }
   }
 
+  /** One flowpath: no choice to make, so none of the snapshots (the common, hot case). */
+  #pumpSingle(ack: number, windowEdge: number, finSeq: number | undefined, now: number): void {
+    const st = this.#paths.values().next().value as PathState;
+    this.#resend.trim(ack);
+    const limit = Math.min(this.output.endSeq, windowEdge);
+    const max = this.#o.maxFrameBytes;
+    for (let guard = 0; guard < 100_000; guard++) {
+      if (!this.#ready(st, false, now)) return;
+      const again = this.#resend.empty ? undefined : this.#resend.take(max);
+      if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
+      else if (this.sendNext < limit) {
+        const end = Math.min(limit, this.sendNext + max);
+        this.#sendRange(st, this.sendNext, end, finSeq, now);
+        this.sendNext = end;
+      } else if (finSeq !== undefined && this.sendNext === finSeq) {
+        this.#sendRange(st, finSeq, finSeq + 1, finSeq, now);
+        this.sendNext = finSeq + 1;
+      } else return;
+    }
+  }
+
   #pumpShared(ack: number, windowEdge: number, finSeq: number | undefined, now: number): void {
     this.#resend.trim(ack);
     const limit = Math.min(this.output.endSeq, windowEdge);
-    if (this.#resend.empty && this.sendNext >= limit && !(finSeq !== undefined && this.sendNext === finSeq)) {
+    if (
+      this.#resend.empty &&
+      this.sendNext >= limit &&
+      !(finSeq !== undefined && this.sendNext === finSeq)
+    ) {
       if (this.scheduler.reinjects && this.#paths.size > 1) this.#reinject(ack, finSeq, now);
       return;
     }
     // One snapshot per pump; the view of the path just used is refreshed after each send.
     const views = this.#views(now);
     const multi = views.filter((v) => v.alive).length > 1;
-    const chunk = multi ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes) : this.#o.maxFrameBytes;
+    const chunk = multi
+      ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes)
+      : this.#o.maxFrameBytes;
     let resendBytes = this.#resend.bytes;
     for (let guard = 0; guard < 100_000; guard++) {
       const fresh = Math.max(0, limit - this.sendNext);
@@ -254,9 +282,15 @@ export class MultipathSender {
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
-      const size = Math.max(1, Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)));
+      const size = Math.max(
+        1,
+        Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)),
+      );
       // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
-      const again = resendBytes > 0 ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size) : undefined;
+      const again =
+        resendBytes > 0
+          ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size)
+          : undefined;
       if (again) {
         resendBytes -= again.end - again.seq;
         this.#sendRange(st, again.seq, again.end, finSeq, now);
@@ -299,6 +333,7 @@ export class MultipathSender {
       let target: PathView | undefined;
       for (const v of views) {
         if (!v.ready || v.id === best.from.link.id) continue;
+        if (this.scheduler.mayReinjectOn && !this.scheduler.mayReinjectOn(v, views)) continue;
         if (arrival(v, bytes) < best.due && (!target || arrival(v, bytes) < arrival(target, bytes)))
           target = v;
       }
@@ -331,7 +366,13 @@ export class MultipathSender {
   }
 
   /** Sends [seq, end) on one path: DATA frames from the output buffer, then FIN if it is in. */
-  #sendRange(st: PathState, seq: number, end: number, finSeq: number | undefined, now: number): void {
+  #sendRange(
+    st: PathState,
+    seq: number,
+    end: number,
+    finSeq: number | undefined,
+    now: number,
+  ): void {
     if (!st.corked) {
       st.link.cork();
       st.corked = true;

@@ -228,7 +228,12 @@ class ClientDriver {
     const delay = Math.min(30_000, this.opts.retryIntervalMs * 2 ** Math.min(pair.failures, 10));
     pair.timer = setTimeout(() => {
       pair.timer = undefined;
-      if (this.session.state === 'open' && !pair.removed && pair.pathId === undefined && !pair.opening)
+      if (
+        this.session.state === 'open' &&
+        !pair.removed &&
+        pair.pathId === undefined &&
+        !pair.opening
+      )
         void this.openPair(pair).catch(() => undefined);
     }, delay);
     pair.timer.unref();
@@ -254,7 +259,10 @@ class ClientDriver {
       );
     if (opts.localAddress !== undefined && isIP(opts.localAddress) === 0)
       return Promise.reject(
-        new RoamError('ROAM_BAD_INPUT', `localAddress must be a literal IP address, got ${opts.localAddress}`),
+        new RoamError(
+          'ROAM_BAD_INPUT',
+          `localAddress must be a literal IP address, got ${opts.localAddress}`,
+        ),
       );
     const pair = this.pairOf(opts.localAddress, remote, true);
     pair.removed = false;
@@ -623,7 +631,10 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
   }
   const maxFlowpaths = options.maxFlowpaths ?? 8;
   if (!Number.isInteger(maxFlowpaths) || maxFlowpaths < 1 || maxFlowpaths > 1024)
-    throw new RoamError('ROAM_BAD_INPUT', `maxFlowpaths must be an integer 1..1024, got ${maxFlowpaths}`);
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `maxFlowpaths must be an integer 1..1024, got ${maxFlowpaths}`,
+    );
   const session = new Session({
     role: 'client',
     options: opts,

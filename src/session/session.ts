@@ -1,7 +1,11 @@
 import { Duplex } from 'node:stream';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { createScheduler, type SchedulerName, type SchedulerOptions } from '../multipath/scheduler.js';
+import {
+  createScheduler,
+  type SchedulerName,
+  type SchedulerOptions,
+} from '../multipath/scheduler.js';
 import { MultipathSender, type SenderPath } from '../multipath/sender.js';
 import { type Addr, ErrorCode, type Frame } from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
@@ -29,7 +33,7 @@ export type SessionState = 'connecting' | 'open' | 'detached' | 'closed';
 
 /**
  * Which flowpaths the backup scheduler prefers, what each costs and how much it may carry;
- * keys are a flowpath's local address or its remote host.
+ * keys are a flowpath's local address, its remote host, or its remote "host:port".
  */
 export interface PathPolicy {
   prefer?: string[];
@@ -58,7 +62,10 @@ export interface SessionInit {
 
 /** What the client's path manager does for addPath/removePath. */
 export interface PathController {
-  add(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo>;
+  add(opts: {
+    localAddress?: string;
+    remote?: { host: string; port: number };
+  }): Promise<FlowpathInfo>;
   remove(pathId: number): void;
 }
 
@@ -154,12 +161,17 @@ export class Session extends Duplex {
 
   /** Changes the scheduler of a live session; it applies from the next chunk sent. */
   setScheduler(name: SchedulerName, opts?: SchedulerOptions): void {
+    if (opts?.backup?.prefer) this.mp.policy = { ...this.mp.policy, prefer: opts.backup.prefer };
     this.sender.scheduler = createScheduler(name, {
       bestPath: opts?.bestPath ?? this.mp.bestPath,
-      backup: opts?.backup ?? { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+      backup: opts?.backup ?? {
+        prefer: this.mp.policy?.prefer,
+        demandMs: this.mp.policy?.demandMs,
+      },
     });
     this.mp.scheduler = name;
     this.watchScheduler();
+    this.sender.refreshPolicies();
     this.pump();
   }
 
@@ -172,7 +184,10 @@ export class Session extends Duplex {
    * Opens another flowpath (client only): from `localAddress`, to `remote` or the server's
    * current address. Resolves when it carries data.
    */
-  addPath(opts: { localAddress?: string; remote?: { host: string; port: number } }): Promise<FlowpathInfo> {
+  addPath(opts: {
+    localAddress?: string;
+    remote?: { host: string; port: number };
+  }): Promise<FlowpathInfo> {
     if (!this.pathController)
       return Promise.reject(
         new RoamError('ROAM_BAD_INPUT', 'only the client end of a session opens flowpaths'),
@@ -186,8 +201,7 @@ export class Session extends Duplex {
    */
   removePath(pathId: number): void {
     const path = this.flowpaths.get(pathId);
-    if (!path)
-      throw new RoamError('ROAM_BAD_INPUT', `no flowpath ${pathId} in session ${this.id}`);
+    if (!path) throw new RoamError('ROAM_BAD_INPUT', `no flowpath ${pathId} in session ${this.id}`);
     const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
     if (open.length <= 1 && path.state === 'open')
       throw new RoamError(
@@ -444,7 +458,14 @@ export class Session extends Duplex {
       writable: () => path.writable,
       open: () => path.state === 'open',
       sendData: (seq, payload, fin) =>
-        path.send({ type: 'data', seq, ack: this.received, window: this.receiveWindow, fin, payload }),
+        path.send({
+          type: 'data',
+          seq,
+          ack: this.received,
+          window: this.receiveWindow,
+          fin,
+          payload,
+        }),
       cork: () => path.socket.cork(),
       uncork: () => path.socket.uncork(),
       minRttMs: () => path.minRttMs,
@@ -455,9 +476,12 @@ export class Session extends Duplex {
 
   private policyOf(path: Flowpath): { preferred: boolean; cost: number; byteCap: number } {
     const policy = this.mp.policy;
-    const keys = [path.socket.localAddress, path.socket.remoteAddress].filter(
-      (k): k is string => typeof k === 'string',
-    );
+    const { localAddress, remoteAddress, remotePort } = path.socket;
+    const keys = [
+      localAddress,
+      remoteAddress,
+      remoteAddress === undefined ? undefined : `${remoteAddress}:${remotePort}`,
+    ].filter((k): k is string => typeof k === 'string');
     const find = (table: Record<string, number> | undefined) =>
       keys.map((k) => table?.[k]).find((v) => v !== undefined);
     return {
@@ -487,13 +511,21 @@ export class Session extends Duplex {
     this.ackTimer = undefined;
   }
 
+  /**
+   * A lone acknowledgment (window update, FIN, delayed ack) goes on every open flowpath:
+   * they are rare, and one sent only on a path that has just stalled could leave a peer
+   * that waits for our window waiting until that path is declared dead.
+   */
   private sendAck(): void {
-    const path = this.primary;
-    if (!path) return;
     const ack = this.received;
     const window = this.receiveWindow;
-    path.send({ type: 'ack', ack, window });
-    this.noteAckSent(ack, window);
+    let sent = false;
+    for (const path of this.flowpaths.values()) {
+      if (path.state !== 'open') continue;
+      path.send({ type: 'ack', ack, window });
+      sent = true;
+    }
+    if (sent) this.noteAckSent(ack, window);
   }
 
   /** Acknowledgments only free the output buffer, so they go out sparingly. */
@@ -667,6 +699,8 @@ export class Session extends Duplex {
     if (this.state === 'closed') return;
     this.emit('path-down', info, reason);
     if ([...this.flowpaths.values()].some((p) => p.state === 'open')) {
+      // Whatever acknowledgment or window update went out on it may be lost: say it again.
+      this.sendAck();
       this.pump();
       return;
     }

@@ -6,7 +6,7 @@ import { connect } from '../../src/session/client.js';
 import { createServer } from '../../src/session/server.js';
 import type { FlowpathInfo } from '../../src/session/flowpath.js';
 import type { Session } from '../../src/session/session.js';
-import { readAll, startServer } from '../session/session-support.js';
+import { readAll, sha256, startServer } from '../session/session-support.js';
 import { fast, multipathRig } from './multipath-support.js';
 
 const Mbit = 1e6;
@@ -40,9 +40,8 @@ test('maxFlowpaths bounds the paths the client opens; addPath beyond it is refus
   });
   t.after(() => client.destroy());
   while (client.paths.length < 2) await once(client, 'path-up');
-  await assert.rejects(
-    client.addPath({ localAddress: '127.0.0.4' }),
-    (e: unknown) => isRoamError(e, 'ROAM_PATH_LIMIT'),
+  await assert.rejects(client.addPath({ localAddress: '127.0.0.4' }), (e: unknown) =>
+    isRoamError(e, 'ROAM_PATH_LIMIT'),
   );
   assert.equal(client.paths.length, 2);
 });
@@ -137,7 +136,10 @@ test('path stats: rates, bytes and RTT per flowpath, as events while data flows'
       { rateBitsPerSec: 40 * Mbit, delayMs: 5 },
       { rateBitsPerSec: 10 * Mbit, delayMs: 20 },
     ],
-    { client: { multipath: { statsIntervalMs: 100 } }, server: { multipath: { statsIntervalMs: 100 } } },
+    {
+      client: { multipath: { statsIntervalMs: 100 } },
+      server: { multipath: { statsIntervalMs: 100 } },
+    },
   );
   await rig.paths(2);
   const snapshots: FlowpathInfo[][] = [];
@@ -155,4 +157,35 @@ test('path stats: rates, bytes and RTT per flowpath, as events while data flows'
     assert.ok((p.minRttMs ?? 0) > 0, 'an RTT');
     assert.equal(p.suspect, false);
   }
+});
+
+test('backup policy: the preferred path carries a light stream alone; the backup takes over when it goes down', async (t) => {
+  // Both links are on 127.0.0.1: the policy names the preferred one by "host:port".
+  const rig = await multipathRig(
+    t,
+    [
+      { rateBitsPerSec: 40 * Mbit, delayMs: 5 },
+      { rateBitsPerSec: 40 * Mbit, delayMs: 5 },
+    ],
+    { scheduler: 'backup', client: { multipath: { statsIntervalMs: 50 } } },
+  );
+  await rig.paths(2);
+  const [wifi, cell] = rig.links;
+  assert.ok(wifi && cell);
+  rig.client.setScheduler('backup', {
+    backup: { prefer: [`${wifi.address.host}:${wifi.address.port}`], demandMs: 2000 },
+  });
+  const onCell = () =>
+    rig.client.paths.find((p) => p.remotePort === cell.address.port)?.sentBytes ?? 0;
+  const light = 512 * 1024;
+  const got = readAll(rig.peer);
+  rig.client.write(Buffer.alloc(light, 1));
+  while ((rig.client.paths.reduce((n, p) => n + (p.deliveredBytes ?? 0), 0) ?? 0) < light)
+    await once(rig.client, 'path-stats');
+  assert.equal(onCell(), 0, 'nothing on the backup while the preferred path copes');
+  await wifi.down();
+  rig.client.end(Buffer.alloc(light, 2));
+  const all = Buffer.concat([Buffer.alloc(light, 1), Buffer.alloc(light, 2)]);
+  assert.deepEqual(await got, { length: all.length, sha256: sha256(all) });
+  assert.ok(onCell() > 0, 'the backup carried the rest');
 });

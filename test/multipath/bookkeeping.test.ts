@@ -62,7 +62,10 @@ test('resend queue: merges, trims by ack, hands out the lowest first', () => {
           for (let i = piece.seq; i < piece.end; i++) got.push(i);
           last = piece.end - 1;
         }
-        assert.deepEqual(got, [...want].sort((a, b) => a - b));
+        assert.deepEqual(
+          got,
+          [...want].sort((a, b) => a - b),
+        );
         assert.equal(q.empty, true);
       },
     ),

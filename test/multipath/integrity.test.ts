@@ -37,7 +37,9 @@ for (const n of [2, 3, 5, 10]) {
     ]);
     assert.deepEqual(await down, { length: size, sha256: contentSha256(`down${n}`, size) });
     assert.deepEqual(await up, { length: size, sha256: contentSha256(`up${n}`, size) });
-    t.diagnostic(`server sent per path (KiB): ${carried.map((b) => (b / 1024).toFixed(0)).join(' ')}`);
+    t.diagnostic(
+      `server sent per path (KiB): ${carried.map((b) => (b / 1024).toFixed(0)).join(' ')}`,
+    );
     assert.equal(carried.length, n);
     for (const [i, bytes] of carried.entries())
       assert.ok(bytes > 0, `path ${i} carried nothing of the download`);

@@ -45,7 +45,12 @@ describe('multipath over two real interfaces', { skip }, () => {
   for (const fault of [undefined, 'down'] as const) {
     test(`a download uses both local addresses${fault ? ', and survives the cellular link going down' : ''}`, async () => {
       await withLab(topology(), async (lab) => {
-        const server = new Probe(lab, 'server', ['serve', '7500', String(SIZE), '10.2.0.1:7500'], PEER);
+        const server = new Probe(
+          lab,
+          'server',
+          ['serve', '7500', String(SIZE), '10.2.0.1:7500'],
+          PEER,
+        );
         let client: Probe | undefined;
         try {
           await server.waitFor((e) => e.event === 'listening');
@@ -68,8 +73,14 @@ describe('multipath over two real interfaces', { skip }, () => {
           assert.equal(done.event, 'done', JSON.stringify(done));
           assert.deepEqual(done.received, { length: SIZE, sha256: sent.sent });
           const perLocal = done.perLocal as Record<string, number>;
-          assert.ok((perLocal['10.1.0.2'] ?? 0) > 0, `wifi carried nothing: ${JSON.stringify(perLocal)}`);
-          assert.ok((perLocal['10.2.0.2'] ?? 0) > 0, `cell carried nothing: ${JSON.stringify(perLocal)}`);
+          assert.ok(
+            (perLocal['10.1.0.2'] ?? 0) > 0,
+            `wifi carried nothing: ${JSON.stringify(perLocal)}`,
+          );
+          assert.ok(
+            (perLocal['10.2.0.2'] ?? 0) > 0,
+            `cell carried nothing: ${JSON.stringify(perLocal)}`,
+          );
         } finally {
           await Promise.all([client?.stop(), server.stop()]);
         }

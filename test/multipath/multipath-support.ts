@@ -31,7 +31,11 @@ export interface Rig {
 export async function multipathRig(
   t: TestContext,
   specs: PathSpec[],
-  opts: { scheduler?: SchedulerName; client?: Partial<ConnectOptions>; server?: ServerOptions } = {},
+  opts: {
+    scheduler?: SchedulerName;
+    client?: Partial<ConnectOptions>;
+    server?: ServerOptions;
+  } = {},
 ): Promise<Rig> {
   let resolvePeer: (s: Session) => void = () => undefined;
   const peerReady = new Promise<Session>((resolve) => (resolvePeer = resolve));

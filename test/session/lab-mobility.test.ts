@@ -14,7 +14,8 @@ import { Probe, type ProbeEvent } from '../lab/probe.js';
 // case must end with both directions byte-exact (length and SHA-256 on both ends).
 
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'peer.js');
-const SIZE = 6 * 1024 * 1024;
+// Long enough (about 1.3 s per direction at 100 Mbit/s) that two faults in a row land mid-transfer.
+const SIZE = 16 * 1024 * 1024;
 const skip = labSkipReason();
 
 interface Done {

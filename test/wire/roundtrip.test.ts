@@ -17,10 +17,17 @@ test('every frame type decodes to what was encoded', () => {
     }),
     { numRuns: 900 },
   );
-  assert.deepEqual(
-    [...seen].sort(),
-    ['ack', 'addresses', 'data', 'error', 'hello', 'path-ack', 'ping', 'pong', 'welcome'],
-  );
+  assert.deepEqual([...seen].sort(), [
+    'ack',
+    'addresses',
+    'data',
+    'error',
+    'hello',
+    'path-ack',
+    'ping',
+    'pong',
+    'welcome',
+  ]);
 });
 
 test('a sequence of frames decodes in order from one buffer', () => {

@@ -52,7 +52,8 @@ export interface Scheduler {
   /** May this path carry re-sent copies now? Default: any ready path. */
   mayReinjectOn?(path: PathView, all: readonly PathView[]): boolean;
   /** Called when a single-path scheduler moves new data to another path. */
-  onSwitch?: (from: number | undefined, to: number) => void;
+  /** Called on every change of the chosen path, with the clock reading that decided it. */
+  onSwitch?: (from: number | undefined, to: number, at: number) => void;
 }
 
 /** When the chunk would arrive if sent on `p` now (ms from now). */
@@ -175,14 +176,15 @@ export class BestPath implements Scheduler {
     return this.#current;
   }
 
-  onSwitch?: (from: number | undefined, to: number) => void;
+  /** Called on every change of the chosen path, with the clock reading that decided it. */
+  onSwitch?: (from: number | undefined, to: number, at: number) => void;
 
   #set(id: number, now: number): void {
     const from = this.#current;
     if (from !== undefined) this.switches++;
     this.#current = id;
     this.#since = now;
-    this.onSwitch?.(from, id);
+    this.onSwitch?.(from, id, now);
   }
 
   pick(

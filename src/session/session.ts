@@ -182,9 +182,9 @@ export class Session extends Duplex {
     this.pump();
   }
 
-  /** best-path's switches become 'path-switch' events ({ from, to } path ids). */
+  /** best-path's switches become 'path-switch' events ({ from, to } path ids, `at` the sender's clock). */
   private watchScheduler(): void {
-    this.sender.scheduler.onSwitch = (from, to) => this.emit('path-switch', { from, to });
+    this.sender.scheduler.onSwitch = (from, to, at) => this.emit('path-switch', { from, to, at });
   }
 
   /**

@@ -25,9 +25,8 @@ test('best-path follows the lower latency as it flips, never switching faster th
   const [a, b] = rig.links;
   assert.ok(a && b);
   const switches: { at: number; to: number }[] = [];
-  rig.peer.on('path-switch', ({ to }: { to: number }) =>
-    switches.push({ at: performance.now(), to }),
-  );
+  // Timed by the sender's own clock: the event itself may be emitted a little later.
+  rig.peer.on('path-switch', ({ to, at }: { to: number; at: number }) => switches.push({ at, to }));
   // Flip the latencies every second: faster than the dwell time allows to follow.
   let flipped = false;
   const flipper = setInterval(() => {
@@ -45,6 +44,6 @@ test('best-path follows the lower latency as it flips, never switching faster th
   assert.ok(switches.length >= 2, 'the first choice, and at least one move to the better path');
   for (let i = 1; i < switches.length; i++) {
     const gap = (switches[i]?.at ?? 0) - (switches[i - 1]?.at ?? 0);
-    assert.ok(gap >= minDwellMs - 5, `two switches ${gap.toFixed(0)} ms apart`);
+    assert.ok(gap >= minDwellMs, `two switches ${gap.toFixed(0)} ms apart`);
   }
 });

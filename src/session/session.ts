@@ -226,6 +226,7 @@ export class Session extends Duplex {
     }
     if (!this.peerRoles.set(frame.pathId, { status: frame.status, cost: frame.cost })) return;
     this.followPeerRoles();
+    this.emit('path-role', { pathId: frame.pathId, status: frame.status, cost: frame.cost });
   }
 
   /** Server: switch to the backup scheduler while the client keeps a path as backup. */

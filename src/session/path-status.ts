@@ -23,29 +23,46 @@ function keyOf(role: PathRole): string {
 }
 
 /** The role of a path under the client's policy: backup only under the backup scheduler. */
-export function roleOf(
-  scheduler: string,
-  policy: { preferred: boolean; cost: number },
-): PathRole {
+export function roleOf(scheduler: string, policy: { preferred: boolean; cost: number }): PathRole {
   const cost = Number.isFinite(policy.cost)
     ? Math.min(U32_MAX, Math.max(0, Math.round(policy.cost)))
     : U32_MAX;
   return { status: scheduler === 'backup' && !policy.preferred ? 'backup' : 'active', cost };
 }
 
-/** Client: what was announced per flowpath, so that only changes go out. */
+/**
+ * Client: the roles last announced. An announcement carries the role of every open
+ * flowpath under one sequence number and goes on every open flowpath (a role change often
+ * comes because a path is failing), demotions first, so that the server never sees two
+ * preferred paths' worth of a swap half applied for longer than one read.
+ */
 export class AnnouncedRoles {
+  #seq = 0;
   readonly #sent = new Map<number, string>();
 
-  /** The frame to send for `pathId` when its role changed since the last one, else null. */
-  update(pathId: number, role: PathRole): PathStatusFrame | null {
-    const key = keyOf(role);
-    if ((this.#sent.get(pathId) ?? DEFAULT_KEY) === key) return null;
-    this.#sent.set(pathId, key);
-    return { type: 'path-status', pathId, status: role.status, cost: role.cost };
+  /** The frames of a new announcement when some role changed since the last, else none. */
+  announce(roles: ReadonlyMap<number, PathRole>): PathStatusFrame[] {
+    const changed = [...roles].some(([id, r]) => (this.#sent.get(id) ?? DEFAULT_KEY) !== keyOf(r));
+    if (!changed) return [];
+    this.#seq = (this.#seq + 1) % 256;
+    for (const [id, r] of roles) this.#sent.set(id, keyOf(r));
+    return [...roles]
+      .sort(([, x], [, y]) => (x.status === y.status ? 0 : x.status === 'backup' ? -1 : 1))
+      .map(([pathId, r]) => ({
+        type: 'path-status',
+        pathId,
+        status: r.status,
+        seq: this.#seq,
+        cost: r.cost,
+      }));
   }
 
-  /** The flowpath closed: a new one with the same id starts from the default. */
+  /** The frame that says flowpath `pathId` is gone; a new one with its id starts afresh. */
+  removed(pathId: number): PathStatusFrame {
+    this.#sent.delete(pathId);
+    return { type: 'path-status', pathId, status: 'removed', seq: this.#seq, cost: 0 };
+  }
+
   forget(pathId: number): void {
     this.#sent.delete(pathId);
   }
@@ -54,21 +71,28 @@ export class AnnouncedRoles {
 /**
  * Server: the roles the client gave its live flowpaths. Entries exist only for live
  * flowpaths (the session forgets a path when it closes), so a peer flooding PATH_STATUS
- * costs one map lookup per frame and memory bounded by the flowpath limit.
+ * costs a map lookup per frame and memory bounded by the flowpath limit.
  */
 export class PeerRoles {
-  readonly #roles = new Map<number, PathRole>();
+  readonly #roles = new Map<number, PathRole & { seq: number }>();
 
-  /** Records a backup/active announcement; true when it changed the path's role. */
-  set(pathId: number, role: PathRole): boolean {
+  /**
+   * Records a backup/active announcement unless an older copy (serial arithmetic mod 256:
+   * at most 127 announcements behind); true when it changed the path's role.
+   */
+  set(pathId: number, role: PathRole, seq: number): boolean {
     const old = this.#roles.get(pathId);
-    if (old && keyOf(old) === keyOf(role)) return false;
-    this.#roles.set(pathId, { ...role });
-    return true;
+    if (old) {
+      const ahead = (seq - old.seq + 256) % 256;
+      if (ahead === 0 || ahead >= 128) return false;
+    }
+    this.#roles.set(pathId, { status: role.status, cost: role.cost, seq });
+    return !old || keyOf(old) !== keyOf(role);
   }
 
   get(pathId: number): PathRole | undefined {
-    return this.#roles.get(pathId);
+    const r = this.#roles.get(pathId);
+    return r && { status: r.status, cost: r.cost };
   }
 
   /** Some live flowpath is a backup: the server's scheduler must honour roles. */

@@ -123,6 +123,8 @@ export class Session extends Duplex {
   private readonly peerRoles = new PeerRoles();
   /** Server: the scheduler is 'backup' because the client made a path a backup. */
   private followingPeer = false;
+  /** Server: flowpaths whose role changed in this read; applied once, in a microtask. */
+  private readonly rolesChanged = new Set<number>();
   /** dropPaths() is closing every flowpath: none of them is removed on its own. */
   private droppingAll = false;
 
@@ -198,18 +200,16 @@ export class Session extends Duplex {
     this.pump();
   }
 
-  /** Client: PATH_STATUS backup/active for every open flowpath whose role changed. */
+  /** Client: PATH_STATUS backup/active for the open flowpaths when a role changed. */
   private announceRoles(): void {
     if (this.role !== 'client') return;
-    for (const path of this.flowpaths.values()) {
-      if (path.state !== 'open') continue;
-      const frame = this.announced.update(
-        path.pathId,
-        roleOf(this.sender.scheduler.name, this.policyOf(path)),
-      );
-      // On the flowpath itself: frames about one path then keep their order.
-      if (frame) path.send(frame);
-    }
+    const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
+    const roles = new Map(
+      open.map((p) => [p.pathId, roleOf(this.sender.scheduler.name, this.policyOf(p))]),
+    );
+    const frames = this.announced.announce(roles);
+    if (frames.length === 0) return;
+    for (const path of open) for (const frame of frames) path.send(frame);
   }
 
   /** Server: the client announced a flowpath's role, or that it removed it. */
@@ -224,9 +224,24 @@ export class Session extends Duplex {
       target.close('the client removed the flowpath (PATH_STATUS)', 0);
       return;
     }
-    if (!this.peerRoles.set(frame.pathId, { status: frame.status, cost: frame.cost })) return;
-    this.followPeerRoles();
-    this.emit('path-role', { pathId: frame.pathId, status: frame.status, cost: frame.cost });
+    const role = { status: frame.status, cost: frame.cost };
+    if (!this.peerRoles.set(frame.pathId, role, frame.seq)) return;
+    // Once per read, not per frame: the frames of one announcement arrive together, and a
+    // flood costs a map update per frame.
+    if (this.rolesChanged.size === 0) {
+      queueMicrotask(() => {
+        const changed = [...this.rolesChanged];
+        this.rolesChanged.clear();
+        if (this.state === 'closed') return;
+        this.followPeerRoles();
+        for (const pathId of changed) {
+          const now = this.peerRoles.get(pathId);
+          if (now) this.emit('path-role', { pathId, ...now });
+        }
+      });
+    }
+    // Bounded by the live flowpaths: set() accepts only paths the session has.
+    this.rolesChanged.add(frame.pathId);
   }
 
   /** Server: switch to the backup scheduler while the client keeps a path as backup. */
@@ -801,8 +816,8 @@ export class Session extends Duplex {
       // The server may not learn of the close from TCP (no FIN leaves an address that
       // vanished): tell it on every surviving flowpath, so that it re-sends what was in
       // flight on this one now instead of when its sender suspects the path.
-      for (const p of open)
-        p.send({ type: 'path-status', pathId: path.pathId, status: 'removed', cost: 0 });
+      const frame = this.announced.removed(path.pathId);
+      for (const p of open) p.send(frame);
     }
     if (open.length > 0) {
       // Whatever acknowledgment or window update went out on it may be lost: say it again.

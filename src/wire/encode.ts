@@ -93,11 +93,12 @@ export function encodeFrame(frame: Frame): Buffer[] {
         throw badInput(
           `path-status.status must be "active", "backup" or "removed", got ${JSON.stringify(frame.status)}`,
         );
+      checkUint('path-status.seq', frame.seq, 0xff);
       checkUint('path-status.cost', frame.cost, U32_MAX);
       const buf = start(FrameType.PATH_STATUS, 0, PATH_STATUS_LENGTH);
       buf.writeUInt16BE(frame.pathId, HEADER_LENGTH);
       buf[HEADER_LENGTH + 2] = PathStatus[frame.status];
-      // Byte 3 stays zero (reserved).
+      buf[HEADER_LENGTH + 3] = frame.seq;
       buf.writeUInt32BE(frame.cost, HEADER_LENGTH + 4);
       return [buf];
     }

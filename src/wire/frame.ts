@@ -182,6 +182,12 @@ export interface PathStatusFrame {
   /** The flowpath this frame is about; not necessarily the one that carries it. */
   pathId: number;
   status: PathStatus;
+  /**
+   * Announcement counter (u8, wraps): the client sends each announcement on every open
+   * flowpath, so copies arrive in any order; a receiver ignores a backup/active older than
+   * the last it applied for the path (serial arithmetic mod 256).
+   */
+  seq: number;
   /** The client's cost for the path (u32, lower is cheaper); 0 when it has none. */
   cost: number;
 }

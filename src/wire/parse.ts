@@ -120,11 +120,11 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
       const status = code === 0 ? 'active' : code === 1 ? 'backup' : code === 2 ? 'removed' : null;
       if (status === null)
         throw malformed(`PATH_STATUS status ${code} (0 active, 1 backup, 2 removed)`);
-      if (body[3] !== 0) throw malformed('PATH_STATUS with a nonzero reserved byte');
       return {
         type: 'path-status',
         pathId: body.readUInt16BE(0),
         status,
+        seq: body.readUInt8(3),
         cost: body.readUInt32BE(4),
       };
     }

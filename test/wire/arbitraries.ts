@@ -97,6 +97,7 @@ export const frame: fc.Arbitrary<Frame> = fc
       type: fc.constant('path-status'),
       pathId: u16,
       status: fc.constantFrom('active', 'backup', 'removed'),
+      seq: fc.integer({ min: 0, max: 255 }),
       cost: u32,
     }),
     fc

@@ -1,4 +1,3 @@
-import { U32_MAX } from '../wire/fields.js';
 import { type PathStatusFrame } from '../wire/index.js';
 
 /**
@@ -14,6 +13,9 @@ export interface PathRole {
   /** u32; lower is cheaper. */
   cost: number;
 }
+
+/** Largest cost the frame carries (u32). */
+const U32_MAX = 0xffff_ffff;
 
 /** Absent an announcement, a path is active with cost 0. */
 const DEFAULT_KEY = 'active/0';

@@ -7,9 +7,10 @@ import {
   type SchedulerOptions,
 } from '../multipath/scheduler.js';
 import { MultipathSender, type SenderPath } from '../multipath/sender.js';
-import { type Addr, ErrorCode, type Frame } from '../wire/index.js';
+import { type Addr, ErrorCode, type Frame, type PathStatusFrame } from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
 import type { SessionOptions } from './options.js';
+import { AnnouncedRoles, PeerRoles, roleOf } from './path-status.js';
 import { ReceiveBuffer } from './receive-buffer.js';
 import { SendBuffer } from './send-buffer.js';
 
@@ -116,6 +117,16 @@ export class Session extends Duplex {
   private lastAckSent = 0;
   private lastWindowSent = 0;
   private detachedAt: number | undefined;
+  /** Client: the roles announced to the server with PATH_STATUS. */
+  private readonly announced = new AnnouncedRoles();
+  /** Server: the roles the client gave its flowpaths with PATH_STATUS. */
+  private readonly peerRoles = new PeerRoles();
+  /** Server: the scheduler is 'backup' because the client made a path a backup. */
+  private followingPeer = false;
+  /** Server: flowpaths whose role changed in this read; applied once, in a microtask. */
+  private readonly rolesChanged = new Set<number>();
+  /** dropPaths() is closing every flowpath: none of them is removed on its own. */
+  private droppingAll = false;
 
   constructor(init: SessionInit) {
     super({
@@ -170,14 +181,86 @@ export class Session extends Duplex {
       },
     });
     this.mp.scheduler = name;
+    this.followingPeer = false;
     this.watchScheduler();
     this.sender.refreshPolicies();
+    this.announceRoles();
     this.pump();
   }
 
-  /** Replaces the path policy (preferred paths, costs, byte caps) of a live session. */
+  /**
+   * Replaces the path policy (preferred paths, costs, byte caps) of a live session. On the
+   * client, the roles it gives (backup under the backup scheduler, cost) also go to the
+   * server with PATH_STATUS, so that the download direction follows them.
+   */
   setPathPolicy(policy: PathPolicy): void {
     this.mp.policy = { ...policy };
+    this.sender.refreshPolicies();
+    this.announceRoles();
+    this.pump();
+  }
+
+  /** Client: PATH_STATUS backup/active for the open flowpaths when a role changed. */
+  private announceRoles(): void {
+    if (this.role !== 'client') return;
+    const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
+    const roles = new Map(
+      open.map((p) => [p.pathId, roleOf(this.sender.scheduler.name, this.policyOf(p))]),
+    );
+    const frames = this.announced.announce(roles);
+    if (frames.length === 0) return;
+    for (const path of open) for (const frame of frames) path.send(frame);
+  }
+
+  /** Server: the client announced a flowpath's role, or that it removed it. */
+  private onPathStatus(frame: PathStatusFrame): void {
+    const target = this.flowpaths.get(frame.pathId);
+    // A path we no longer have (or never had): nothing to do. Replies would let a peer
+    // amplify; errors would end a session over a harmless race with a close.
+    if (!target || target.state !== 'open') return;
+    if (frame.status === 'removed') {
+      // The client cannot send a FIN from an address that vanished: this is its FIN.
+      // onPathClosed re-sends what the path held and the client lacks on the others.
+      target.close('the client removed the flowpath (PATH_STATUS)', 0);
+      return;
+    }
+    const role = { status: frame.status, cost: frame.cost };
+    if (!this.peerRoles.set(frame.pathId, role, frame.seq)) return;
+    // Once per read, not per frame: the frames of one announcement arrive together, and a
+    // flood costs a map update per frame.
+    if (this.rolesChanged.size === 0) {
+      queueMicrotask(() => {
+        const changed = [...this.rolesChanged];
+        this.rolesChanged.clear();
+        if (this.state === 'closed') return;
+        this.followPeerRoles();
+        for (const pathId of changed) {
+          const now = this.peerRoles.get(pathId);
+          if (now) this.emit('path-role', { pathId, ...now });
+        }
+      });
+    }
+    // Bounded by the live flowpaths: set() accepts only paths the session has.
+    this.rolesChanged.add(frame.pathId);
+  }
+
+  /** Server: switch to the backup scheduler while the client keeps a path as backup. */
+  private followPeerRoles(): void {
+    const anyBackup = this.peerRoles.anyBackup;
+    if (anyBackup && this.sender.scheduler.name !== 'backup') {
+      this.sender.scheduler = createScheduler('backup', {
+        backup: { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+      });
+      this.followingPeer = true;
+      this.watchScheduler();
+    } else if (!anyBackup && this.followingPeer) {
+      this.followingPeer = false;
+      this.sender.scheduler = createScheduler(this.mp.scheduler ?? 'aggregate', {
+        bestPath: this.mp.bestPath,
+        backup: { prefer: this.mp.policy?.prefer, demandMs: this.mp.policy?.demandMs },
+      });
+      this.watchScheduler();
+    }
     this.sender.refreshPolicies();
     this.pump();
   }
@@ -342,6 +425,7 @@ export class Session extends Duplex {
     if (wasDetached && since !== undefined)
       this.emit('migrated', { ms: performance.now() - since, pathId: path.pathId });
     if (wasConnecting) this.emit('connect');
+    this.announceRoles();
     this.pump();
     this.sendAck();
   }
@@ -362,7 +446,12 @@ export class Session extends Duplex {
 
   /** Closes every flowpath so the owner re-establishes one (a forced migration). */
   dropPaths(reason: string): void {
-    for (const path of [...this.flowpaths.values()]) path.close(reason);
+    this.droppingAll = true;
+    try {
+      for (const path of [...this.flowpaths.values()]) path.close(reason);
+    } finally {
+      this.droppingAll = false;
+    }
   }
 
   // ---- Duplex ----------------------------------------------------------------------------
@@ -491,9 +580,15 @@ export class Session extends Duplex {
     ].filter((k): k is string => typeof k === 'string');
     const find = (table: Record<string, number> | undefined) =>
       keys.map((k) => table?.[k]).find((v) => v !== undefined);
+    // On the server, the client's roles (PATH_STATUS) override the server's own policy.
+    const peer = this.role === 'server' ? this.peerRoles.get(path.pathId) : undefined;
     return {
-      preferred: policy?.prefer ? keys.some((k) => policy.prefer?.includes(k)) : true,
-      cost: find(policy?.cost) ?? 0,
+      preferred: peer
+        ? peer.status === 'active'
+        : policy?.prefer
+          ? keys.some((k) => policy.prefer?.includes(k))
+          : true,
+      cost: peer?.cost ?? find(policy?.cost) ?? 0,
       byteCap: find(policy?.byteCap) ?? Infinity,
     };
   }
@@ -630,6 +725,11 @@ export class Session extends Duplex {
         case 'addresses':
           if (this.role === 'client') this.emit('peer-addresses', frame.addresses as Addr[]);
           break;
+        case 'path-status':
+          if (this.role !== 'server')
+            throw new RoamError('ROAM_PROTOCOL', 'PATH_STATUS is sent by the client only');
+          this.onPathStatus(frame);
+          break;
         case 'error':
           rootLogger().warn(
             { session: this.id, code: frame.code, reason: frame.reason },
@@ -699,13 +799,27 @@ export class Session extends Duplex {
     const rx = this.receipts.get(path);
     if (rx?.timer) clearTimeout(rx.timer);
     this.receipts.delete(path);
-    if (this.flowpaths.get(path.pathId) === path) {
+    const current = this.flowpaths.get(path.pathId) === path;
+    if (current) {
       this.flowpaths.delete(path.pathId);
       this.sender.removePath(path.pathId, this.peerAck);
+      this.announced.forget(path.pathId);
+      if (this.peerRoles.get(path.pathId)) {
+        this.peerRoles.forget(path.pathId);
+        if (this.state !== 'closed') this.followPeerRoles();
+      }
     }
     if (this.state === 'closed') return;
     this.emit('path-down', info, reason);
-    if ([...this.flowpaths.values()].some((p) => p.state === 'open')) {
+    const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
+    if (this.role === 'client' && current && !this.droppingAll) {
+      // The server may not learn of the close from TCP (no FIN leaves an address that
+      // vanished): tell it on every surviving flowpath, so that it re-sends what was in
+      // flight on this one now instead of when its sender suspects the path.
+      const frame = this.announced.removed(path.pathId);
+      for (const p of open) p.send(frame);
+    }
+    if (open.length > 0) {
       // Whatever acknowledgment or window update went out on it may be lost: say it again.
       this.sendAck();
       this.pump();

@@ -28,6 +28,8 @@ import {
   MAX_ERROR_REASON,
   MAX_PAYLOAD,
   PATH_ACK_LENGTH,
+  PATH_STATUS_LENGTH,
+  PathStatus,
   PING_LENGTH,
   PROTOCOL_VERSION,
   type WelcomeFrame,
@@ -85,6 +87,21 @@ export function encodeFrame(frame: Frame): Buffer[] {
       });
       return [buf];
     }
+    case 'path-status': {
+      checkUint('path-status.pathId', frame.pathId, U16_MAX);
+      if (!Object.hasOwn(PathStatus, frame.status))
+        throw badInput(
+          `path-status.status must be "active", "backup" or "removed", got ${JSON.stringify(frame.status)}`,
+        );
+      checkUint('path-status.seq', frame.seq, 0xff);
+      checkUint('path-status.cost', frame.cost, U32_MAX);
+      const buf = start(FrameType.PATH_STATUS, 0, PATH_STATUS_LENGTH);
+      buf.writeUInt16BE(frame.pathId, HEADER_LENGTH);
+      buf[HEADER_LENGTH + 2] = PathStatus[frame.status];
+      buf[HEADER_LENGTH + 3] = frame.seq;
+      buf.writeUInt32BE(frame.cost, HEADER_LENGTH + 4);
+      return [buf];
+    }
     case 'error': {
       checkUint('error.code', frame.code, U16_MAX);
       if (typeof frame.reason !== 'string') throw badInput('error.reason must be a string');
@@ -124,6 +141,8 @@ export function encodedLength(frame: Frame): number {
       return HEADER_LENGTH + PATH_ACK_LENGTH;
     case 'addresses':
       return HEADER_LENGTH + 1 + ADDR_LENGTH * frame.addresses.length;
+    case 'path-status':
+      return HEADER_LENGTH + PATH_STATUS_LENGTH;
   }
 }
 

@@ -28,6 +28,7 @@ export const FrameType = {
   ERROR: 0x07,
   PATH_ACK: 0x08,
   ADDRESSES: 0x09,
+  PATH_STATUS: 0x0a,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -51,6 +52,7 @@ export const ACK_LENGTH = 10;
 export const PING_LENGTH = 4;
 export const ERROR_FIXED_LENGTH = 2;
 export const PATH_ACK_LENGTH = 16;
+export const PATH_STATUS_LENGTH = 8;
 /** Most addresses one ADDRESSES frame carries. */
 export const MAX_ADDRESSES = 16;
 
@@ -163,6 +165,33 @@ export interface AddressesFrame {
   addresses: Addr[];
 }
 
+/**
+ * PATH_STATUS status byte: 0 active (use the path), 1 backup (use it only when the active
+ * paths are down or cannot carry the demand), 2 removed (the sender of this frame abandoned
+ * the path: what is in flight on it will not arrive).
+ */
+export const PathStatus = { active: 0, backup: 1, removed: 2 } as const;
+export type PathStatus = keyof typeof PathStatus;
+
+/**
+ * Version 2, client → server, on any flowpath: the state of flowpath `pathId` as the client
+ * sees it (MPTCP's REMOVE_ADDR and MP_PRIO in one frame).
+ */
+export interface PathStatusFrame {
+  type: 'path-status';
+  /** The flowpath this frame is about; not necessarily the one that carries it. */
+  pathId: number;
+  status: PathStatus;
+  /**
+   * Announcement counter (u8, wraps): the client sends each announcement on every open
+   * flowpath, so copies arrive in any order; a receiver ignores a backup/active older than
+   * the last it applied for the path (serial arithmetic mod 256).
+   */
+  seq: number;
+  /** The client's cost for the path (u32, lower is cheaper); 0 when it has none. */
+  cost: number;
+}
+
 export type Frame =
   | HelloFrame
   | WelcomeFrame
@@ -172,4 +201,5 @@ export type Frame =
   | PongFrame
   | ErrorFrame
   | PathAckFrame
-  | AddressesFrame;
+  | AddressesFrame
+  | PathStatusFrame;

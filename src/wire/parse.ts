@@ -13,6 +13,7 @@ import {
   MAX_ADDRESSES,
   MAX_CONTROL_BODY,
   PATH_ACK_LENGTH,
+  PATH_STATUS_LENGTH,
   MAX_ERROR_REASON,
   PING_LENGTH,
   PROTOCOL_VERSION,
@@ -114,6 +115,19 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
       }
       return { type: 'addresses', addresses };
     }
+    case FrameType.PATH_STATUS: {
+      const code = body.readUInt8(2);
+      const status = code === 0 ? 'active' : code === 1 ? 'backup' : code === 2 ? 'removed' : null;
+      if (status === null)
+        throw malformed(`PATH_STATUS status ${code} (0 active, 1 backup, 2 removed)`);
+      return {
+        type: 'path-status',
+        pathId: body.readUInt16BE(0),
+        status,
+        seq: body.readUInt8(3),
+        cost: body.readUInt32BE(4),
+      };
+    }
     case FrameType.HELLO:
       return parseHello(body);
     case FrameType.WELCOME:
@@ -193,6 +207,7 @@ const FIXED_LENGTH: Partial<Record<number, number>> = {
   [FrameType.ERROR]: ERROR_FIXED_LENGTH,
   [FrameType.PATH_ACK]: PATH_ACK_LENGTH,
   [FrameType.ADDRESSES]: 1,
+  [FrameType.PATH_STATUS]: PATH_STATUS_LENGTH,
 };
 
 const NAMES: Partial<Record<number, string>> = Object.fromEntries(

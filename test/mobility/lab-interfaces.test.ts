@@ -59,8 +59,18 @@ interface Done extends ProbeEvent {
 
 /** The longest gap at a receiving application that overlaps [from, from + windowMs]. */
 function longestGap(gaps: [number, number][], from: number, windowMs = 3000): number {
-  let worst = 0;
-  for (const [a, b] of gaps) if (b > from && a < from + windowMs) worst = Math.max(worst, b - a);
+  return longestGapAt(gaps, from, windowMs).ms;
+}
+
+/** The same, with where it started, ms after `from`. */
+function longestGapAt(
+  gaps: [number, number][],
+  from: number,
+  windowMs = 3000,
+): { ms: number; at: number } {
+  let worst = { ms: 0, at: 0 };
+  for (const [a, b] of gaps)
+    if (b > from && a < from + windowMs && b - a > worst.ms) worst = { ms: b - a, at: a - from };
   return worst;
 }
 
@@ -97,7 +107,12 @@ async function session(
       for (const e of client.events)
         if (e.event !== 'progress' || process.env.MOBILITY_DEBUG === 'all')
           process.stdout.write(`# ${JSON.stringify(e).slice(0, 600)}\n`);
-    return { client: c as Done, server: s as Done, events: client.events };
+    return {
+      client: c as Done,
+      server: s as Done,
+      events: client.events,
+      serverEvents: server.events,
+    };
   } finally {
     await Promise.all([client?.stop(), server.stop()]);
   }
@@ -118,7 +133,11 @@ describe('mobility manager with real interface events', { skip }, () => {
       await withLab(topology(), async (lab) => {
         // The cellular network is not there yet.
         await lab.fault('cell', 'down', undefined, { side: 'a' });
-        const { server, client: clientDone } = await session(lab, watchMode, {}, async (client) => {
+        const {
+          server,
+          client: clientDone,
+          serverEvents,
+        } = await session(lab, watchMode, {}, async (client) => {
           await client.waitFor(
             (e) => e.event === 'progress' && (e.sent as number) > 1024 * 1024,
             20_000,
@@ -163,6 +182,7 @@ describe('mobility manager with real interface events', { skip }, () => {
             10_000,
             'the cellular flowpath back',
           );
+          r.backT0 = abs();
           await lab.fault('cell', 'up');
           await back;
           t0 = abs();
@@ -184,11 +204,32 @@ describe('mobility manager with real interface events', { skip }, () => {
           r.renumberAddMs = ((await renumberedTo).at as number) - t0;
           r.renumberT0 = t0;
         });
-        r.uploadGapAfterRemoveMs = longestGap(server.gaps, r.removeT0 as number);
+        // The removal's window ends when the address comes back (the next step).
+        const removeWindow = (r.backT0 as number) - (r.removeT0 as number);
+        r.uploadGapAfterRemoveMs = longestGap(server.gaps, r.removeT0 as number, removeWindow);
         r.uploadGapAfterRenumberMs = longestGap(server.gaps, r.renumberT0 as number);
-        r.downloadGapAfterRemoveMs = longestGap(clientDone.gaps, r.removeT0 as number);
+        r.downloadGapAfterRemoveMs = longestGap(
+          clientDone.gaps,
+          r.removeT0 as number,
+          removeWindow,
+        );
         r.downloadGapAfterRenumberMs = longestGap(clientDone.gaps, r.renumberT0 as number);
+        // Where the download gaps began, ms after the command: a gap that begins before it
+        // (or long after) is not the removal's.
+        r.downloadGapAfterRemoveAtMs = longestGapAt(
+          clientDone.gaps,
+          r.removeT0 as number,
+          removeWindow,
+        ).at;
+        r.downloadGapAfterRenumberAtMs = longestGapAt(clientDone.gaps, r.renumberT0 as number).at;
+        // When and why the server closed its end of the removed flowpath.
+        const serverDown = serverEvents.find(
+          (e) => e.event === 'path-down' && (e.at as number) >= (r.removeT0 as number),
+        );
+        r.serverClosedAfterRemoveMs = ((serverDown?.at as number) ?? NaN) - (r.removeT0 as number);
+        process.stdout.write(`# ${watchMode}: server path-down: ${String(serverDown?.reason)}\n`);
         delete r.removeT0;
+        delete r.backT0;
         delete r.renumberT0;
       });
       process.stdout.write(`# ${watchMode}: ${JSON.stringify(r)}\n`);

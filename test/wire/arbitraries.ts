@@ -93,6 +93,13 @@ export const frame: fc.Arbitrary<Frame> = fc
     fc.record({ type: fc.constant('pong'), id: u32 }),
     fc.record({ type: fc.constant('error'), code: u16, reason }),
     fc.record({ type: fc.constant('path-ack'), ack: u48, window: u32, pathReceived: u48 }),
+    fc.record({
+      type: fc.constant('path-status'),
+      pathId: u16,
+      status: fc.constantFrom('active', 'backup', 'removed'),
+      seq: fc.integer({ min: 0, max: 255 }),
+      cost: u32,
+    }),
     fc
       .array(addr, { maxLength: 16 })
       .map((addresses) => ({ type: 'addresses', addresses: addresses.map((a) => ({ ...a })) })),

@@ -35,6 +35,13 @@ test('the encoder accepts the edges of every range', () => {
   encodeFrame({ ...data, seq: U48_MAX, ack: U48_MAX, window: 0xffff_ffff, fin: true });
   encodeFrame({ ...data, seq: U48_MAX + 1 - MAX_PAYLOAD, payload: Buffer.alloc(MAX_PAYLOAD) });
   encodeFrame({ type: 'error', code: 0xffff, reason: 'x'.repeat(512) });
+  encodeFrame({
+    type: 'path-status',
+    pathId: 0xffff,
+    status: 'backup',
+    seq: 255,
+    cost: 0xffff_ffff,
+  });
 });
 
 test('the encoder refuses fields out of range with ROAM_BAD_INPUT', () => {
@@ -72,5 +79,13 @@ test('the encoder refuses fields out of range with ROAM_BAD_INPUT', () => {
   refused('pong id', { type: 'pong', id: 2 ** 32 });
   refused('error code', { type: 'error', code: 0x10000, reason: '' });
   refused('error reason bytes', { type: 'error', code: 1, reason: 'é'.repeat(257) });
+  const status = { type: 'path-status', pathId: 1, status: 'removed', seq: 0, cost: 0 } as const;
+  refused('path-status seq u8', { ...status, seq: 256 });
+  refused('path-status pathId', { ...status, pathId: 0x10000 });
+  refused('path-status status', { ...status, status: 'gone' });
+  refused('path-status status from the prototype', { ...status, status: 'toString' });
+  refused('path-status cost negative', { ...status, cost: -1 });
+  refused('path-status cost fractional', { ...status, cost: 0.5 });
+  refused('path-status cost u32', { ...status, cost: 2 ** 32 });
   refused('unknown type', { type: 'nope' });
 });

@@ -193,6 +193,37 @@ test('ADDRESSES with a count that does not match its length, or "none", is malfo
   }
 });
 
+test('PATH_STATUS (version 2): removed, backup with a cost, active', () => {
+  check(
+    { type: 'path-status', pathId: 1, status: 'removed', seq: 0, cost: 0 },
+    hex('0a 00 00000008  0001 02 00 00000000'),
+  );
+  check(
+    { type: 'path-status', pathId: 0xbeef, status: 'backup', seq: 7, cost: 0x01020304 },
+    hex('0a 00 00000008  beef 01 07 01020304'),
+  );
+  check(
+    { type: 'path-status', pathId: 65535, status: 'active', seq: 255, cost: 2 ** 32 - 1 },
+    hex('0a 00 00000008  ffff 00 ff ffffffff'),
+  );
+});
+
+test('PATH_STATUS with an unknown status, a wrong length is malformed', () => {
+  const bad = [
+    hex('0a 00 00000008  0001 03 00 00000000'),
+    hex('0a 00 00000008  0001 ff 00 00000000'),
+    hex('0a 00 00000007  0001 02 00 000000'),
+    hex('0a 00 00000009  0001 02 00 00000000 00'),
+  ];
+  for (const bytes of bad) {
+    assert.throws(
+      () => decodeAll(bytes),
+      (e: unknown) => (e as { code?: string }).code === 'ROAM_WIRE_MALFORMED',
+      bytes.toString('hex'),
+    );
+  }
+});
+
 test('HELLO, add mode (version 2)', () => {
   const frame: Frame = {
     type: 'hello',

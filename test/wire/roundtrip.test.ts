@@ -24,6 +24,7 @@ test('every frame type decodes to what was encoded', () => {
     'error',
     'hello',
     'path-ack',
+    'path-status',
     'ping',
     'pong',
     'welcome',

@@ -559,11 +559,23 @@ class ClientDriver {
           this.attempts.set(created, target);
         },
       );
-      // Another attempt got through first and is attaching: an attach of ours would replace
-      // its path at the server. Its handshake decides; this connection is not needed.
-      if (!this.migrating || this.session.destroyed || this.handshaking) {
+      if (!this.migrating || this.session.destroyed) {
         socket.destroy();
         return;
+      }
+      if (this.handshaking) {
+        // Another attempt got through first and is attaching: an attach of ours would replace
+        // its path at the server. To the same address, its handshake decides and this
+        // connection is not needed. To an address resolve() gave since, it is the other one
+        // that went where the server was (a stalled path accepts and then says nothing):
+        // this attempt takes over instead of waiting for that handshake to time out.
+        const other = this.attempts.get(this.handshaking);
+        if (!other || (other.host === target.host && other.port === target.port)) {
+          socket.destroy();
+          return;
+        }
+        this.handshaking.on('error', () => undefined);
+        this.handshaking.destroy(new Error('superseded by an attempt to a newer address'));
       }
       this.handshaking = socket;
       const path = new Flowpath(socket, this.opts);

@@ -55,15 +55,46 @@ function kill(pid: number): void {
   }
 }
 
+/** A process that has exited (a zombie waiting for its parent counts) or never was. */
+function exited(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The state follows the command name, which is in parentheses and may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * SIGKILL is delivered at once but the exit is not: a daemon holding tun devices in
+ * namespaces being deleted can take a moment to go. Teardown returns once it has, so that
+ * "down" means gone (bounded: it checks every 10 ms for at most 5 s).
+ */
+function waitExited(pids: readonly number[], timeoutMs = 5000): void {
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + timeoutMs;
+  while (pids.some((pid) => !exited(pid)) && Date.now() < deadline) Atomics.wait(tick, 0, 0, 10);
+}
+
 export function teardownLabSync(id: string): void {
-  for (const d of wireDaemons()) if (d.labId === id) kill(d.pid);
+  const killed: number[] = [];
+  for (const d of wireDaemons()) {
+    if (d.labId !== id) continue;
+    kill(d.pid);
+    killed.push(d.pid);
+  }
   try {
     const state = readState(id);
-    if (state.daemonPid) kill(state.daemonPid);
+    if (state.daemonPid) {
+      kill(state.daemonPid);
+      killed.push(state.daemonPid);
+    }
   } catch {
     // No state: the namespaces may still be there.
   }
   runStepsSync(planDown(labNamespaces(id)));
+  waitExited(killed.filter((pid) => pid !== process.pid));
   removeState(id);
 }
 

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Lab } from '../../src/lab/lab.js';
+import { EventLog } from '../../test/lab/event-log.js';
 
 export interface LineEvent {
   event: string;
@@ -12,8 +13,7 @@ export interface LineEvent {
 
 /** A worker inside a lab host that prints JSON lines; the benchmark's handle on it. */
 export class LinesProcess {
-  readonly events: LineEvent[] = [];
-  private waiters: { match: (e: LineEvent) => boolean; resolve: (e: LineEvent) => void }[] = [];
+  private readonly log = new EventLog<LineEvent>();
   private readonly child: ChildProcess;
   /** The last 2000 characters the worker wrote to stderr. */
   stderrTail = '';
@@ -34,40 +34,20 @@ export class LinesProcess {
       } catch {
         return;
       }
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(e)) return true;
-        w.resolve(e);
-        return false;
-      });
+      this.log.push(e);
     });
+  }
+
+  get events(): LineEvent[] {
+    return this.log.events;
   }
 
   /** The first event from index `from` on (past or future) that matches, or a timeout error. */
   waitFor(
     match: (e: LineEvent) => boolean,
-    { from = 0, timeoutMs = 15_000, what = 'event' } = {},
+    opts: { from?: number; timeoutMs?: number; what?: string } = {},
   ): Promise<LineEvent> {
-    const seen = this.events.slice(from).find(match);
-    if (seen) return Promise.resolve(seen);
-    const ok = (e: LineEvent) => this.events.indexOf(e) >= from && match(e);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.match !== ok);
-        reject(
-          new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.events.slice(-6))}`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.push({
-        match: ok,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-    });
+    return this.log.waitFor(match, opts);
   }
 
   /** The exit code or signal once the worker has ended on its own (a crash), else null. */
@@ -94,7 +74,7 @@ export class LinesProcess {
 
   /** Index to pass as `from` to see only what comes after now. */
   get mark(): number {
-    return this.events.length;
+    return this.log.mark;
   }
 
   send(line: string): void {

@@ -4,14 +4,13 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
-import { parseTopology } from '../lab/topology/load.js';
 import {
   MP_DEMO_SIZE,
   MP_SCHEDULE,
   type MpStep,
   type MultipathDemoNetwork,
 } from './multipath-network.js';
-import { DEMO_PATHS } from './scenario.js';
+import { demoTopology } from './network-lab.js';
 
 const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'multipath-worker.js');
 const SERVER = '10.9.0.2';
@@ -22,25 +21,7 @@ const PORT = 7200;
  * its session under a mobility manager; the schedule changes the interfaces for real.
  */
 export async function multipathLab(): Promise<MultipathDemoNetwork> {
-  const names = ['wifi', 'cell'];
-  const topology = parseTopology({
-    name: 'demo-mp',
-    hosts: { client: {}, router: { forward: true }, server: {} },
-    links: [
-      ...DEMO_PATHS.map((p, i) => ({
-        name: names[i] as string,
-        a: { host: 'client', ip: `10.${i + 1}.0.2/24`, gateway: `10.${i + 1}.0.1` },
-        b: { host: 'router', ip: `10.${i + 1}.0.1/24` },
-        rate: `${p.rateMbit}mbit`,
-        delay: `${p.rttMs / 2}ms`,
-      })),
-      {
-        name: 'srv',
-        a: { host: 'router', ip: '10.9.0.1/24' },
-        b: { host: 'server', ip: `${SERVER}/24`, gateway: '10.9.0.1' },
-      },
-    ],
-  });
+  const topology = demoTopology('demo-mp', ['wifi', 'cell']);
   const lab = await Lab.up(topology);
   const children: ChildProcess[] = [];
   const timers: NodeJS.Timeout[] = [];

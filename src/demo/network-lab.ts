@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../lab/lab.js';
 import { parseTopology } from '../lab/topology/load.js';
+import type { Topology } from '../lab/topology/model.js';
 import type { DemoNetwork, DemoTransfer, TransferEvents } from './network.js';
 import { DEMO_PATHS, DEMO_TRANSFERS } from './scenario.js';
 
@@ -12,14 +13,17 @@ const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'worker.js');
 const SERVER = '10.9.0.2';
 const ports = (i: number) => ({ data: 7100 + 3 * i, echo: 7101 + 3 * i, roam: 7102 + 3 * i });
 
-/** The demo as root: a real namespace lab, client and server processes on real addresses. */
-export async function labNetwork(): Promise<DemoNetwork> {
-  const topology = parseTopology({
-    name: 'demo',
+/**
+ * The demo's lab: a client with one link per demo path to a router, the server behind it.
+ * `linkNames` name the client's links (the multipath demo uses short interface names).
+ */
+export function demoTopology(name: string, linkNames: readonly string[]): Topology {
+  return parseTopology({
+    name,
     hosts: { client: {}, router: { forward: true }, server: {} },
     links: [
       ...DEMO_PATHS.map((p, i) => ({
-        name: p.name,
+        name: linkNames[i] ?? p.name,
         a: { host: 'client', ip: `10.${i + 1}.0.2/24`, gateway: `10.${i + 1}.0.1` },
         b: { host: 'router', ip: `10.${i + 1}.0.1/24` },
         rate: `${p.rateMbit}mbit`,
@@ -32,6 +36,14 @@ export async function labNetwork(): Promise<DemoNetwork> {
       },
     ],
   });
+}
+
+/** The demo as root: a real namespace lab, client and server processes on real addresses. */
+export async function labNetwork(): Promise<DemoNetwork> {
+  const topology = demoTopology(
+    'demo',
+    DEMO_PATHS.map((p) => p.name),
+  );
   const lab = await Lab.up(topology);
   const children: ChildProcess[] = [];
   const rtt = new EventEmitter<{ rtt: [path: string, ms: number] }>();

@@ -3,7 +3,7 @@ import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { ErrorCode } from '../wire/index.js';
+import { ErrorCode, type HelloFrame, type WelcomeFrame } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
 import { NameDial } from './names/dial.js';
 import { listsEndpoint } from './names/endpoints.js';
@@ -333,23 +333,45 @@ class ClientDriver {
       throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
     }
     const path = new Flowpath(socket, this.opts);
+    const { pathId, welcome } = await this.join(path, 'add', null);
+    if (this.session.state !== 'open') {
+      path.close('the session is no longer open');
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
+    }
+    path.pathId = pathId;
+    this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+    const info = this.session.paths.find((p) => p.pathId === pathId);
+    if (!info) throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the flowpath closed at once');
+    return info;
+  }
+
+  /**
+   * The exchange that joins a flowpath to the session (HELLO add or attach, WELCOME): proofs
+   * of the session secret both ways. Resolves with the path id and the server's WELCOME.
+   */
+  private async join(
+    path: Flowpath,
+    mode: 'add' | 'attach',
+    controlAddr: HelloFrame['controlAddr'],
+  ): Promise<{ pathId: number; welcome: WelcomeFrame }> {
     const pathId = this.allocPathId();
     const clientNonce = nonce();
     const counter = ++this.counter;
     const received = this.session.received;
+    const connId = this.session.connId;
     path.send({
       type: 'hello',
-      mode: 'add',
+      mode,
       pathId,
-      connId: this.session.connId,
+      connId,
       nonce: clientNonce,
       keyShare: Buffer.alloc(32),
       counter,
       received,
       recvWindow: this.session.receiveWindow,
-      controlAddr: null,
+      controlAddr,
       proof: attachProof(this.session.secret, 'client', {
-        connId: this.session.connId,
+        connId,
         pathId,
         counter,
         received,
@@ -360,12 +382,12 @@ class ClientDriver {
     const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
     if (
       welcome.type !== 'welcome' ||
-      !welcome.connId.equals(this.session.connId) ||
+      !welcome.connId.equals(connId) ||
       !attachProofValid(
         this.session.secret,
         'server',
         {
-          connId: this.session.connId,
+          connId,
           pathId,
           counter,
           received: welcome.received,
@@ -381,15 +403,7 @@ class ClientDriver {
       });
       throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server did not prove the session secret');
     }
-    if (this.session.state !== 'open') {
-      path.close('the session is no longer open');
-      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
-    }
-    path.pathId = pathId;
-    this.session.adoptPath(path, welcome.received, welcome.recvWindow);
-    const info = this.session.paths.find((p) => p.pathId === pathId);
-    if (!info) throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the flowpath closed at once');
-    return info;
+    return { pathId, welcome };
   }
 
   private allocPathId(): number {
@@ -579,51 +593,11 @@ class ClientDriver {
       }
       this.handshaking = socket;
       const path = new Flowpath(socket, this.opts);
-      const pathId = this.allocPathId();
-      const clientNonce = nonce();
-      const counter = ++this.counter;
-      const received = this.session.received;
-      const proof = attachProof(this.session.secret, 'client', {
-        connId: this.session.connId,
-        pathId,
-        counter,
-        received,
-        clientNonce,
-        serverNonce: Buffer.alloc(16),
-      });
-      path.send({
-        type: 'hello',
-        mode: 'attach',
-        pathId,
-        connId: this.session.connId,
-        nonce: clientNonce,
-        keyShare: Buffer.alloc(32),
-        counter,
-        received,
-        recvWindow: this.session.receiveWindow,
-        controlAddr: (await this.control?.address(socket.localAddress)) ?? null,
-        proof,
-      });
-      const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
-      const fields = {
-        connId: this.session.connId,
-        pathId,
-        counter,
-        received: welcome.type === 'welcome' ? welcome.received : 0,
-        clientNonce,
-        serverNonce: welcome.type === 'welcome' ? welcome.nonce : Buffer.alloc(16),
-      };
-      if (
-        welcome.type !== 'welcome' ||
-        !welcome.connId.equals(this.session.connId) ||
-        !attachProofValid(this.session.secret, 'server', fields, welcome.proof)
-      ) {
-        path.fail('bad welcome', {
-          code: ErrorCode.BAD_PROOF,
-          reason: 'WELCOME did not prove the session secret',
-        });
-        throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server did not prove the session secret');
-      }
+      const { pathId, welcome } = await this.join(
+        path,
+        'attach',
+        (await this.control?.address(socket.localAddress)) ?? null,
+      );
       if (!this.migrating || this.session.destroyed) {
         path.close('migration already done');
         return;

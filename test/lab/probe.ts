@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/lab.js';
+import { EventLog } from './event-log.js';
 
 const PROBE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'tcp-probe.js');
 
@@ -17,8 +18,7 @@ export interface ProbeEvent {
 
 /** A tcp-probe process inside a lab host, with its events as they come. */
 export class Probe {
-  readonly events: ProbeEvent[] = [];
-  private waiters: { match: (e: ProbeEvent) => boolean; resolve: (e: ProbeEvent) => void }[] = [];
+  private readonly log = new EventLog<ProbeEvent>();
   private readonly child: ChildProcess;
   readonly exited: Promise<void>;
 
@@ -29,15 +29,11 @@ export class Probe {
     });
     this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
     const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
-    lines.on('line', (line) => {
-      const e = JSON.parse(line) as ProbeEvent;
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(e)) return true;
-        w.resolve(e);
-        return false;
-      });
-    });
+    lines.on('line', (line) => this.log.push(JSON.parse(line) as ProbeEvent));
+  }
+
+  get events(): ProbeEvent[] {
+    return this.log.events;
   }
 
   /** The first event (already seen or future) that matches, or a timeout error. */
@@ -46,32 +42,12 @@ export class Probe {
     timeoutMs = 10_000,
     what = 'event',
   ): Promise<ProbeEvent> {
-    const seen = this.events.find(match);
-    if (seen) return Promise.resolve(seen);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `timed out after ${timeoutMs} ms waiting for ${what}; saw ${JSON.stringify(this.events.slice(-5))}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      this.waiters.push({
-        match,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-    });
+    return this.log.waitFor(match, { timeoutMs, what });
   }
 
   /** Waits for the next event that matches, ignoring ones already seen. */
   next(match: (e: ProbeEvent) => boolean, timeoutMs = 10_000, what = 'event'): Promise<ProbeEvent> {
-    const seen = this.events.length;
-    return this.waitFor((e) => this.events.indexOf(e) >= seen && match(e), timeoutMs, what);
+    return this.log.waitFor(match, { from: this.log.mark, timeoutMs, what });
   }
 
   /** A line on the process's standard input (commands to fixtures that take them). */

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import type { Lab } from '../../../src/lab/lab.js';
 import { packageRoot } from '../../../src/package-root.js';
+import { EventLog } from '../../lab/event-log.js';
 import { ORIGIN, UPLINK_A, UPLINK_B } from './topology.js';
 
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -55,12 +56,10 @@ export function gatewayConfig(name: string, opts: RoamGatewayOptions): Record<st
 /** A running `roam gateway up`; its info-level log lines (migration, splice, …) as events. */
 export class RoamGateway {
   readonly name = `t${randomBytes(3).toString('hex')}`;
-  readonly events: GatewayEvent[] = [];
+  private readonly log = new EventLog<GatewayEvent>();
   private readonly child: ChildProcess;
   private readonly exited: Promise<void>;
   private readonly dir: string;
-  private waiters: { match: (e: GatewayEvent) => boolean; resolve: (e: GatewayEvent) => void }[] =
-    [];
 
   private constructor(
     private readonly lab: Lab,
@@ -76,7 +75,7 @@ export class RoamGateway {
     );
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code, signal) => {
-        this.events.push({ msg: 'exit', code, signal, level: 50, time: Date.now() });
+        this.log.push({ msg: 'exit', code, signal, level: 50, time: Date.now() });
         resolve();
       }),
     );
@@ -89,12 +88,7 @@ export class RoamGateway {
         e = { msg: 'output', line, level: 50, time: Date.now() };
       }
       if (typeof e.msg !== 'string' && typeof e.event === 'string') e.msg = e.event;
-      this.events.push(e);
-      this.waiters = this.waiters.filter((w) => {
-        if (!w.match(e)) return true;
-        w.resolve(e);
-        return false;
-      });
+      this.log.push(e);
     };
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', take);
     createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', take);
@@ -112,34 +106,19 @@ export class RoamGateway {
     return gw;
   }
 
+  get events(): GatewayEvent[] {
+    return this.log.events;
+  }
+
   get mark(): number {
-    return this.events.length;
+    return this.log.mark;
   }
 
   waitFor(
     match: (e: GatewayEvent) => boolean,
     { from = 0, timeoutMs = 15_000, what = 'gateway event' } = {},
   ): Promise<GatewayEvent> {
-    const seen = this.events.slice(from).find(match);
-    if (seen) return Promise.resolve(seen);
-    const ok = (e: GatewayEvent) => this.events.indexOf(e) >= from && match(e);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w.match !== ok);
-        reject(
-          new Error(
-            `timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(this.events.slice(-4))}`,
-          ),
-        );
-      }, timeoutMs);
-      this.waiters.push({
-        match: ok,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e);
-        },
-      });
-    });
+    return this.log.waitFor(match, { from, timeoutMs, what });
   }
 
   /** The gateway's process (pid) as seen from the host: for CPU and memory figures. */

@@ -219,7 +219,12 @@ export class NamesClient {
     const parsed = parseName(name);
     if (parsed.form === 'child' && this.cache.get(parsed.user)?.record.key === key.publicKey)
       return makeDelegation(key, name, key.publicKey, issued);
-    const current = await this.resolve(name).catch(() => undefined);
+    // Only a missing record means there is no delegation to reuse: a name server or store
+    // that cannot answer now must say so, not turn into "sign a delegation".
+    const current = await this.resolve(name).catch((err: unknown) => {
+      if (isRoamError(err, 'ROAM_NAMES_NOT_FOUND')) return undefined;
+      throw err;
+    });
     if (current?.delegation && current.key === key.publicKey) return current.delegation;
     throw namesError(
       'ROAM_NAMES_NEED_DELEGATION',

@@ -37,12 +37,29 @@ for (const scheduler of ['aggregate', 'best-path'] as SchedulerName[]) {
       let faultAt: number | undefined;
       let last = 0;
       let gapAfter = 0;
+      // What the sender saw, for a failure's message: its suspicions and its paths 1 s in.
+      const seen: string[] = [];
+      const ms = () =>
+        faultAt === undefined ? 'before' : `+${(performance.now() - faultAt).toFixed(0)}`;
+      rig.peer.on('path-suspect', (p: { pathId: number }) =>
+        seen.push(`${ms()} suspect ${p.pathId}`),
+      );
+      rig.peer.on('path-recovered', (p: { pathId: number }) =>
+        seen.push(`${ms()} recovered ${p.pathId}`),
+      );
+      rig.peer.on('path-down', (p: { pathId: number }) => seen.push(`${ms()} down ${p.pathId}`));
+      let snapshot: NodeJS.Timeout | undefined;
+      t.after(() => clearTimeout(snapshot));
       const got = readAll(rig.client, (bytes) => {
         const now = performance.now();
         if (faultAt !== undefined) gapAfter = Math.max(gapAfter, now - last);
         last = now;
         if (faultAt === undefined && bytes >= size * 0.3) {
           faultAt = now;
+          snapshot = setTimeout(
+            () => seen.push(`+1000 paths ${JSON.stringify(rig.peer.paths)}`),
+            1000,
+          );
           if (fault === 'stall') failing.stall();
           else void failing.down();
         }
@@ -54,7 +71,10 @@ for (const scheduler of ['aggregate', 'best-path'] as SchedulerName[]) {
       });
       assert.ok(faultAt !== undefined);
       t.diagnostic(`${scheduler}, ${fault}: longest gap after the fault ${gapAfter.toFixed(0)} ms`);
-      assert.ok(gapAfter < 2000, `the receiver waited ${gapAfter.toFixed(0)} ms`);
+      assert.ok(
+        gapAfter < 2000,
+        `the receiver waited ${gapAfter.toFixed(0)} ms; the sender: ${seen.join('; ')}`,
+      );
     });
   }
 }

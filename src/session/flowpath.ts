@@ -248,22 +248,26 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     return this.closeReason;
   }
 
+  /** Each decoded frame; false stops decoding (the path closed under it). */
+  private readonly onFrame = (frame: Frame): boolean => {
+    if (this.state === 'closed') return false;
+    if (frame.type === 'ping') this.pong(frame.id);
+    else if (frame.type === 'pong') this.onPong(frame.id);
+    else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
+    else {
+      // Between the handshake and the session taking the path over, nobody listens:
+      // keep the frames (the peer will never resend them on this path) and stop reading.
+      this.held.push(frame);
+      this.socket.pause();
+    }
+    return true;
+  };
+
   private receive(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.liveness.onActivity(this.now());
     try {
-      for (const frame of this.decoder.emitFrames(chunk)) {
-        if ((this.state as FlowpathState) === 'closed') return;
-        if (frame.type === 'ping') this.pong(frame.id);
-        else if (frame.type === 'pong') this.onPong(frame.id);
-        else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
-        else {
-          // Between the handshake and the session taking the path over, nobody listens:
-          // keep the frames (the peer will never resend them on this path) and stop reading.
-          this.held.push(frame);
-          this.socket.pause();
-        }
-      }
+      this.decoder.decode(chunk, this.onFrame);
     } catch (err) {
       const code = err instanceof WireError ? err.code : 'ROAM_WIRE_MALFORMED';
       this.fail(`bad frame (${code})`, {

@@ -677,7 +677,8 @@ export class Session extends Duplex {
   }
 
   /** The peer has everything before `ack` and may take bytes up to ack + window. */
-  private acknowledge(ack: number, window: number): void {
+  /** Returns whether it changed what the sender may do (the ack or the window edge moved). */
+  private acknowledge(ack: number, window: number): boolean {
     if (this.localFinSeq !== undefined && ack === this.localFinSeq + 1) {
       this.output.ack(this.localFinSeq);
       if (!this.finAcked) {
@@ -689,10 +690,15 @@ export class Session extends Duplex {
     } else {
       this.output.ack(ack);
     }
-    this.peerWindowEdge = Math.max(this.peerWindowEdge, ack + window);
+    let changed = false;
+    if (ack + window > this.peerWindowEdge) {
+      this.peerWindowEdge = ack + window;
+      changed = true;
+    }
     if (ack > this.peerAck) {
       this.peerAck = ack;
       this.sender.onAck(ack);
+      changed = true;
     }
     if (this.pendingWrite && !this.output.full) {
       const resume = this.pendingWrite;
@@ -700,6 +706,7 @@ export class Session extends Duplex {
       resume();
     }
     this.checkDone();
+    return changed;
   }
 
   // ---- receiving ---------------------------------------------------------------------------
@@ -707,12 +714,14 @@ export class Session extends Duplex {
   private onFrame(path: Flowpath, frame: Frame): void {
     try {
       switch (frame.type) {
-        case 'data':
-          this.acknowledge(frame.ack, frame.window);
+        case 'data': {
+          // A one-way stream's DATA carries the same ack each time: no reason to pump.
+          const changed = this.acknowledge(frame.ack, frame.window);
           this.notePathBytes(path, frame.payload.length + (frame.fin ? 1 : 0));
           this.onData(frame.seq, frame.payload, frame.fin);
-          this.pump();
+          if (changed) this.pump();
           break;
+        }
         case 'ack':
           this.acknowledge(frame.ack, frame.window);
           this.pump();

@@ -19,7 +19,9 @@ export interface FrameDecoderOptions {
 /**
  * Incremental decoder for the frames of one flowpath. The socket side is only
  *
- *   for (const frame of decoder.emitFrames(chunk)) handleFrame(frame);
+ *   decoder.decode(chunk, (frame) => handleFrame(frame));
+ *
+ * or, where speed does not matter, `for (const frame of decoder.emitFrames(chunk)) ...`.
  *
  * Chunks may split frames anywhere. A frame that lies inside one chunk is decoded in place
  * (a DATA payload is a view of the chunk, so a socket that reuses its read buffer, as with
@@ -31,9 +33,11 @@ export interface FrameDecoderOptions {
  * byte is kept. Handshake frames' ids, keys and proofs are always copies.
  *
  * Bad input throws WireError; from then on the decoder is failed and throws the same error
- * again. Iterate each generator to its end: leaving the loop early (break, or a throw from
- * the loop body) would lose the rest of the chunk, so it fails the decoder too.
+ * again. Stopping early (onFrame returning false, a throw from it, or leaving an emitFrames
+ * loop) would lose the rest of the chunk, so it fails the decoder too.
  */
+const ignore = (): void => undefined;
+
 export class FrameDecoder {
   readonly #maxDataBody: number;
   /** Header bytes of the next frame, when a chunk ended inside them. */
@@ -56,6 +60,10 @@ export class FrameDecoder {
   /** Set once decoding failed or a loop was abandoned: every later call throws it. */
   #failure: { error: unknown } | null = null;
   #running = false;
+  /** The consumer of the chunk being decoded, and whether it asked to stop. */
+  #emit: (frame: Frame) => boolean | void = ignore;
+  #stopped = false;
+  #consumerThrew = false;
 
   constructor(opts: FrameDecoderOptions = {}) {
     const max = opts.maxDataBody ?? MAX_DATA_BODY;
@@ -71,34 +79,91 @@ export class FrameDecoder {
     return this.#body === null ? this.#headerFill : HEADER_LENGTH + this.#bodyFill;
   }
 
-  *emitFrames(chunk: Buffer): Generator<Frame, void, undefined> {
+  /**
+   * Decodes `chunk`, calling `onFrame` for each frame in order: the hot path (no generator,
+   * no array). `onFrame` returns false to stop: the rest of the chunk is then lost, so the
+   * decoder fails (ROAM_DECODER_ABANDONED) like a loop left early. A throw from `onFrame` or
+   * from decoding fails the decoder and propagates.
+   */
+  decode(chunk: Buffer, onFrame: (frame: Frame) => boolean | void): void {
     if (this.#failure !== null) throw this.#failure.error;
-    if (this.#running) throw badInput('emitFrames called again before the last one finished');
+    if (this.#running) throw badInput('decode called again before the last one finished');
     this.#running = true;
+    this.#emit = onFrame;
+    this.#stopped = false;
     let done = false;
     try {
-      yield* this.#decode(chunk);
-      done = true;
+      this.#decode(chunk);
+      done = !this.#stopped;
     } catch (err) {
-      this.#failure = { error: err };
+      // The consumer's own error only ends its loop; the decoder's verdict is "abandoned".
+      if (this.#consumerThrew) this.#abandon();
+      else this.#failure = { error: err };
       throw err;
     } finally {
       this.#running = false;
-      if (!done && this.#failure === null) {
-        const error = new RoamError(
-          'ROAM_DECODER_ABANDONED',
-          'a frame loop ended before the whole chunk was decoded; this flowpath cannot continue',
-        );
-        this.#failure = { error };
-      }
+      this.#consumerThrew = false;
+      this.#emit = ignore;
+      if (!done && this.#failure === null) this.#abandon();
     }
   }
 
-  *#decode(chunk: Buffer): Generator<Frame, void, undefined> {
+  /**
+   * The same as a generator: `for (const frame of decoder.emitFrames(chunk)) ...`. Frames
+   * before a bad one are yielded first, then the error is thrown.
+   */
+  *emitFrames(chunk: Buffer): Generator<Frame, void, undefined> {
+    if (this.#failure !== null) throw this.#failure.error;
+    if (this.#running) throw badInput('emitFrames called again before the last one finished');
+    const frames: Frame[] = [];
+    let error: { error: unknown } | null = null;
+    try {
+      this.decode(chunk, (f) => {
+        frames.push(f);
+      });
+    } catch (err) {
+      error = { error: err };
+    }
+    // Until the caller has taken every frame, a later call must not run (the order would break).
+    this.#running = true;
+    let done = false;
+    try {
+      for (const f of frames) yield f;
+      done = true;
+    } finally {
+      this.#running = false;
+      if (!done && this.#failure === null) this.#abandon();
+    }
+    if (error !== null) throw error.error;
+  }
+
+  #abandon(): void {
+    this.#failure = {
+      error: new RoamError(
+        'ROAM_DECODER_ABANDONED',
+        'a frame loop ended before the whole chunk was decoded; this flowpath cannot continue',
+      ),
+    };
+  }
+
+  /** Hands a frame over; false once the consumer asked to stop. */
+  #out(frame: Frame): boolean {
+    let more: boolean | void;
+    try {
+      more = this.#emit(frame);
+    } catch (err) {
+      this.#consumerThrew = true;
+      throw err;
+    }
+    if (more === false) this.#stopped = true;
+    return !this.#stopped;
+  }
+
+  #decode(chunk: Buffer): void {
     let off = 0;
     if (this.#stream !== null) {
-      off = yield* this.#streamPayload(chunk, 0);
-      if (this.#stream !== null) return;
+      off = this.#streamPayload(chunk, 0);
+      if (this.#stream !== null || this.#stopped) return;
     }
     if (this.#headerFill > 0) {
       // A header split across chunks: complete it from this chunk.
@@ -110,11 +175,14 @@ export class FrameDecoder {
       this.#headerFill = 0;
       const length = this.#startFrame(this.#header, 0);
       if (chunk.length - off >= length) {
-        yield parseBody(this.#type, this.#flags, chunk.subarray(off, off + length));
+        const more = this.#out(
+          parseBody(this.#type, this.#flags, chunk.subarray(off, off + length)),
+        );
         off += length;
+        if (!more) return;
       } else {
-        off = yield* this.#spanning(chunk, off, length);
-        if (this.#stream !== null || this.#body !== null) return;
+        off = this.#spanning(chunk, off, length);
+        if (this.#stream !== null || this.#body !== null || this.#stopped) return;
       }
     }
     const body = this.#body;
@@ -131,23 +199,22 @@ export class FrameDecoder {
         // The fixed fields of a spanning DATA frame are in: stream its payload from here.
         this.#beginStream(body, 0, this.#pendingPayload);
         this.#pendingPayload = -1;
-        off = yield* this.#streamPayload(chunk, off);
-        if (this.#stream !== null) return;
-      } else {
-        yield parseBody(this.#type, this.#flags, body);
-      }
+        off = this.#streamPayload(chunk, off);
+        if (this.#stream !== null || this.#stopped) return;
+      } else if (!this.#out(parseBody(this.#type, this.#flags, body))) return;
     }
     // Whole frames inside the chunk: decoded in place.
     while (chunk.length - off >= HEADER_LENGTH) {
       const length = this.#startFrame(chunk, off);
       off += HEADER_LENGTH;
       if (chunk.length - off < length) {
-        off = yield* this.#spanning(chunk, off, length);
-        if (this.#stream !== null || this.#body !== null) return;
+        off = this.#spanning(chunk, off, length);
+        if (this.#stream !== null || this.#body !== null || this.#stopped) return;
         continue;
       }
-      yield parseBody(this.#type, this.#flags, chunk.subarray(off, off + length));
+      const more = this.#out(parseBody(this.#type, this.#flags, chunk.subarray(off, off + length)));
       off += length;
+      if (!more) return;
     }
     this.#headerFill = chunk.copy(this.#header, 0, off);
   }
@@ -157,11 +224,11 @@ export class FrameDecoder {
    * bytes if even those are split); any other frame is gathered whole (they are small).
    * Returns the offset after what was consumed.
    */
-  *#spanning(chunk: Buffer, off: number, length: number): Generator<Frame, number, undefined> {
+  #spanning(chunk: Buffer, off: number, length: number): number {
     if (this.#type === FrameType.DATA) {
       if (chunk.length - off >= DATA_FIXED_LENGTH) {
         this.#beginStream(chunk, off, length - DATA_FIXED_LENGTH);
-        return yield* this.#streamPayload(chunk, off + DATA_FIXED_LENGTH);
+        return this.#streamPayload(chunk, off + DATA_FIXED_LENGTH);
       }
       this.#pendingPayload = length - DATA_FIXED_LENGTH;
       length = DATA_FIXED_LENGTH;
@@ -188,7 +255,7 @@ export class FrameDecoder {
   }
 
   /** Emits what this chunk holds of a streamed DATA payload; returns the offset after it. */
-  *#streamPayload(chunk: Buffer, off: number): Generator<Frame, number, undefined> {
+  #streamPayload(chunk: Buffer, off: number): number {
     const st = this.#stream;
     if (st === null) return off;
     const n = Math.min(st.remaining, chunk.length - off);
@@ -207,7 +274,7 @@ export class FrameDecoder {
       payload: chunk.subarray(off, off + n),
     };
     if (!last) piece.more = true;
-    yield piece;
+    this.#out(piece);
     return off + n;
   }
 

@@ -188,8 +188,28 @@ export class MultipathSender {
   }
 
   /**
+   * When check() next has something to decide: ms until a healthy path with bytes in flight
+   * would turn suspect (0: now), Infinity when none has any. Changes nothing, so a caller
+   * can arm its timer with it and leave the decision, and the pump after it, to that timer.
+   */
+  nextCheckMs(): number {
+    const now = this.#o.now();
+    const healthy = [...this.#paths.values()].filter((s) => !s.suspect && s.link.open());
+    // A lone healthy path is never suspect (there is nowhere to move its bytes): nothing to
+    // decide until another recovers, and that comes with a PATH_ACK, which pumps.
+    if (healthy.length < 2) return Infinity;
+    let next = Infinity;
+    for (const st of healthy) {
+      if (st.ledger.inflight === 0) continue;
+      next = Math.min(next, Math.max(0, this.#suspectAfter(st) - (now - st.progressAt)));
+    }
+    return next;
+  }
+
+  /**
    * Looks for stalled paths; returns ms until the next look is due (Infinity: nothing in
-   * flight anywhere).
+   * flight anywhere). A path it turns suspect has its bytes queued for the others: the caller
+   * must pump after it.
    */
   check(ack: number): number {
     const now = this.#o.now();

@@ -520,10 +520,15 @@ export class Session extends Duplex {
     this.armCheck();
   }
 
-  /** One timer looks for stalled flowpaths while bytes are in flight. */
+  /**
+   * One timer looks for stalled flowpaths while bytes are in flight. Only the timer decides
+   * (check, then pump what a suspect path held on the others): deciding here, at the end of a
+   * pump, would leave those bytes waiting for some later event. CI once saw a stream wait
+   * for the suspect path's death that way.
+   */
   private armCheck(): void {
     if (this.checkTimer || this.state !== 'open' || this.flowpaths.size < 2) return;
-    const ms = this.sender.check(this.peerAck);
+    const ms = this.sender.nextCheckMs();
     if (ms === Infinity) return;
     this.checkTimer = setTimeout(() => {
       this.checkTimer = undefined;

@@ -129,8 +129,13 @@ test('a path silent with bytes in flight is suspect after max(200 ms, 2 RTT + 40
   assert.deepEqual(events, []);
   advance(60);
   sender.onPathAck(2, b.sent);
+  // The session arms its timer with nextCheckMs and lets the timer decide (and pump after):
+  // asking must not decide, or the bytes it moves would wait for some later pump.
+  assert.equal(sender.nextCheckMs(), 0, 'A is due now');
+  assert.deepEqual(events, [], 'nextCheckMs decides nothing');
   sender.check(0);
   assert.deepEqual(events, [[1, true]]);
+  assert.equal(sender.nextCheckMs(), Infinity, 'B alone healthy: nothing to decide');
   const aFrames = a.frames.length;
   sender.pump(0, 4 * 1024 * 1024, undefined);
   assert.equal(a.frames.length, aFrames, 'no new data on a suspect path');

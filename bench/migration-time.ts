@@ -170,31 +170,9 @@ async function clientSide(client: LinesProcess, from: number, rtt: number) {
   };
 }
 
+/** Moves one end; the neighbour learns the new address at once unless BENCH_ARP=none. */
 async function renumber(lab: Lab, link: string, side: 'a' | 'b'): Promise<string> {
-  const moved = await lab.fault(link, 'renumber', undefined, { side });
-  const to = moved.to as string;
-  if (ANNOUNCE) {
-    const spec = lab.topology.links.find((l) => l.name === link);
-    if (!spec) throw new Error(`no link ${link}`);
-    const me = spec[side];
-    const peer = spec[side === 'a' ? 'b' : 'a'];
-    const { stdout } = await lab.exec(me.host, ['ip', '-j', 'link', 'show', 'dev', me.ifname]);
-    const mac = (JSON.parse(stdout) as { address?: string }[])[0]?.address;
-    if (!mac) throw new Error(`no MAC address on ${me.host} ${me.ifname}`);
-    await lab.exec(peer.host, [
-      'ip',
-      'neigh',
-      'replace',
-      to,
-      'lladdr',
-      mac,
-      'dev',
-      peer.ifname,
-      'nud',
-      'stale',
-    ]);
-  }
-  return to;
+  return (await lab.fault(link, 'renumber', undefined, { side, announce: ANNOUNCE })).to as string;
 }
 
 async function trial(

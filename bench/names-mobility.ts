@@ -67,20 +67,9 @@ const median = (xs: number[]) => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-/** Renumbers one end and tells its neighbour the new MAC (as a gratuitous ARP would). */
+/** Moves one end, announced as a gratuitous ARP would (see bench/migration-time.ts). */
 async function renumber(lab: Lab, link: string, side: 'a' | 'b'): Promise<string> {
-  const to = (await lab.fault(link, 'renumber', undefined, { side })).to as string;
-  const spec = lab.topology.links.find((l) => l.name === link);
-  if (!spec) throw new Error(`no link ${link}`);
-  const me = spec[side];
-  const peer = spec[side === 'a' ? 'b' : 'a'];
-  const { stdout } = await lab.exec(me.host, ['ip', '-j', 'link', 'show', 'dev', me.ifname]);
-  const mac = (JSON.parse(stdout) as { address?: string }[])[0]?.address;
-  if (!mac) throw new Error(`no MAC address on ${me.host} ${me.ifname}`);
-  await lab.exec(peer.host, [
-    ...['ip', 'neigh', 'replace', to, 'lladdr', mac, 'dev', peer.ifname, 'nud', 'stale'],
-  ]);
-  return to;
+  return (await lab.fault(link, 'renumber', undefined, { side, announce: true })).to as string;
 }
 
 /** Waits until the stream flows again. */

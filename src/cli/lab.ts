@@ -136,16 +136,21 @@ export function registerLab(program: Command): void {
         .choices(['up', 'down', 'both'])
         .default('both'),
     )
+    .option(
+      '--announce',
+      'renumber: the neighbour learns the new address at once (as from a gratuitous ARP)',
+    )
     .action(
       async (
         link: string,
         kind: string,
         value: string | undefined,
-        opts: { lab?: string; side: 'a' | 'b'; dir: 'up' | 'down' | 'both' },
+        opts: { lab?: string; side: 'a' | 'b'; dir: 'up' | 'down' | 'both'; announce?: boolean },
       ) => {
         const result = await Lab.attach(opts.lab).fault(link, kind, value, {
           side: opts.side,
           direction: opts.dir,
+          announce: opts.announce,
         });
         if (output.json) printJson(result);
         else

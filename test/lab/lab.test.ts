@@ -220,6 +220,25 @@ describe('lab: faults do what they claim', { skip }, () => {
     });
   });
 
+  test('renumber --announce: the neighbour maps the new address to the mover at once (gratuitous ARP)', async () => {
+    await withLab(simpleTopology(), async (lab) => {
+      const neighbour = async (address: string) => {
+        const { stdout } = await lab.exec('router', ['ip', '-j', 'neigh', 'show', 'to', address]);
+        return (JSON.parse(stdout) as { lladdr?: string }[])[0]?.lladdr;
+      };
+      const { stdout } = await lab.exec('client', ['ip', '-j', 'link', 'show']);
+      const macs = (JSON.parse(stdout) as { address?: string; ifname?: string }[])
+        .filter((l) => l.ifname !== 'lo')
+        .map((l) => l.address);
+      const quiet = await lab.fault('wifi', 'renumber');
+      assert.equal(await neighbour(quiet.to as string), undefined, 'not announced: unknown');
+      const announced = await lab.fault('wifi', 'renumber', undefined, { announce: true });
+      assert.notEqual(announced.to, quiet.to);
+      const lladdr = await neighbour(announced.to as string);
+      assert.ok(lladdr && macs.includes(lladdr), `router maps it to the client: ${lladdr}`);
+    });
+  });
+
   test('faults on a link that does not exist, and commands on a lab that is not up, say so', async () => {
     await withLab(simpleTopology(), async (lab) => {
       await assert.rejects(lab.fault('nope', 'stall'), (e: unknown) =>

@@ -198,6 +198,13 @@ test('faults: values parsed and bad ones rejected with a clear message', () => {
     kind: 'renumber',
     side: 'b',
     ip: undefined,
+    announce: false,
+  });
+  assert.deepEqual(parseFault('renumber', '10.1.0.9', { announce: true }), {
+    kind: 'renumber',
+    side: 'a',
+    ip: '10.1.0.9',
+    announce: true,
   });
   const bad = (kind: string, value: string | undefined, pattern: RegExp) =>
     assert.throws(

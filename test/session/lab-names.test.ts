@@ -57,24 +57,12 @@ const topology = () =>
   });
 
 /**
- * Renumbers one end of a link and tells the neighbour the new address's MAC, as a gratuitous
- * ARP or DHCP does on a real network (without it the router's ARP through the delayed first
- * hop adds an RTT that is the lab's artefact; see bench/migration-time.ts).
+ * Renumbers one end of a link, announced as a gratuitous ARP or DHCP does on a real network
+ * (without it the router's ARP through the delayed first hop adds an RTT that is the lab's
+ * artefact; see bench/migration-time.ts).
  */
 async function renumber(lab: Lab, link: string, side: 'a' | 'b'): Promise<string> {
-  const moved = await lab.fault(link, 'renumber', undefined, { side });
-  const to = moved.to as string;
-  const spec = lab.topology.links.find((l) => l.name === link);
-  if (!spec) throw new Error(`no link ${link}`);
-  const me = spec[side];
-  const peer = spec[side === 'a' ? 'b' : 'a'];
-  const { stdout } = await lab.exec(me.host, ['ip', '-j', 'link', 'show', 'dev', me.ifname]);
-  const mac = (JSON.parse(stdout) as { address?: string }[])[0]?.address;
-  if (!mac) throw new Error(`no MAC address on ${me.host} ${me.ifname}`);
-  await lab.exec(peer.host, [
-    ...['ip', 'neigh', 'replace', to, 'lladdr', mac, 'dev', peer.ifname, 'nud', 'stale'],
-  ]);
-  return to;
+  return (await lab.fault(link, 'renumber', undefined, { side, announce: true })).to as string;
 }
 
 const at = (e: ProbeEvent) => e.t as number;

@@ -4,7 +4,7 @@ import { labNames, WIRE_DEVICES } from '../plan/names.js';
 import { ip } from '../plan/step.js';
 import { endpointsByHost, findEndpoint, rateStep } from '../plan/up.js';
 import { type LabState, writeState } from '../state.js';
-import { runSteps } from '../system/run.js';
+import { run, runSteps } from '../system/run.js';
 import { nextFreeAddress } from '../topology/address.js';
 import type { DirectionSpec, LinkSpec } from '../topology/model.js';
 import { controlRequest } from '../wire/control-client.js';
@@ -35,6 +35,25 @@ async function setWire(
 /** Records run-time changes of a link in the lab state, so `status` shows what is in force. */
 function updateSpec(link: LinkSpec, direction: Direction, patch: Partial<DirectionSpec>): void {
   for (const dir of SPEC_DIRS[direction]) Object.assign(link[dir], patch);
+}
+
+/**
+ * What a gratuitous ARP does: the neighbour across the link maps `address` to the MAC of
+ * `ifname` at once ('stale', so the kernel still confirms it when it next uses it).
+ */
+async function announce(
+  ns: string,
+  ifname: string,
+  address: string,
+  peerNs: string,
+  peerIfname: string,
+): Promise<void> {
+  const { stdout } = await run(['ip', '-n', ns, '-j', 'link', 'show', 'dev', ifname]);
+  const mac = (JSON.parse(stdout) as { address?: string }[])[0]?.address;
+  if (!mac) throw new RoamError('ROAM_LAB_COMMAND', `no MAC address on ${ifname} in ${ns}`);
+  await runSteps([
+    ip(peerNs, 'neigh', 'replace', address, 'lladdr', mac, 'dev', peerIfname, 'nud', 'stale'),
+  ]);
 }
 
 /** Applies a fault to a running lab and records its effect in the lab's state. */
@@ -91,6 +110,16 @@ export async function applyFault(
         );
       }
       await runSteps(renumberSteps(names.hostNs(he.ep.host), he.ep, he.index, to));
+      if (fault.announce) {
+        const peer = link[fault.side === 'a' ? 'b' : 'a'];
+        await announce(
+          names.hostNs(he.ep.host),
+          he.ep.ifname,
+          to,
+          names.hostNs(peer.host),
+          peer.ifname,
+        );
+      }
       result.from = he.ep.ip;
       result.to = to;
       link[fault.side].ip = to;

@@ -10,7 +10,10 @@ import { parseDuration, parseLoss, parseRate } from '../topology/units.js';
  * - stall: silent black hole both ways (the wire drops every frame; no RST, no error)
  * - down / up: the interface on `side` goes down (errors at once for new connections,
  *   silence for existing ones); `up` brings both ends back, clears a stall and restores routes
- * - renumber [IP]: the `side` interface moves to a new address in its subnet (a move)
+ * - renumber [IP]: the `side` interface moves to a new address in its subnet (a move); with
+ *   `announce`, the neighbour across the link learns the new address's MAC at once, as from
+ *   the gratuitous ARP a host sends after DHCP (without it, the neighbour resolves it with ARP
+ *   through the link's delay, which adds one RTT to the first connection)
  * - loss P, delay MS, jitter MS, rate R, trace FILE|none: changed at run time
  */
 export type Direction = 'up' | 'down' | 'both';
@@ -20,7 +23,7 @@ export type Fault =
   | { kind: 'stall'; direction: Direction }
   | { kind: 'down'; side: Side }
   | { kind: 'up' }
-  | { kind: 'renumber'; side: Side; ip: string | undefined }
+  | { kind: 'renumber'; side: Side; ip: string | undefined; announce: boolean }
   | { kind: 'loss'; direction: Direction; loss: number }
   | { kind: 'delay' | 'jitter'; direction: Direction; ms: number }
   | { kind: 'rate'; direction: Direction; bps: number }
@@ -29,6 +32,8 @@ export type Fault =
 export interface FaultOptions {
   side?: Side;
   direction?: Direction;
+  /** renumber: tell the neighbour the new address's MAC (a gratuitous ARP). */
+  announce?: boolean;
   /** Folder that relative trace paths are resolved from. */
   baseDir?: string;
 }
@@ -77,7 +82,7 @@ export function parseFault(
           `fault "renumber": ${JSON.stringify(value)} is not an IPv4 address`,
         );
       }
-      return { kind: 'renumber', side, ip: value };
+      return { kind: 'renumber', side, ip: value, announce: options.announce === true };
     }
     case 'loss':
       return { kind: 'loss', direction, loss: unwrap(parseLoss(need(value, kind, '0.02')), kind) };
@@ -119,7 +124,7 @@ export function describeFault(link: string, fault: Fault): string {
     case 'up':
       return `${link}: up`;
     case 'renumber':
-      return `${link}: renumber side ${fault.side}${fault.ip ? ` to ${fault.ip}` : ''}`;
+      return `${link}: renumber side ${fault.side}${fault.ip ? ` to ${fault.ip}` : ''}${fault.announce ? ', announced' : ''}`;
     case 'loss':
       return `${link}: loss ${fault.loss} (${fault.direction})`;
     case 'delay':

@@ -57,7 +57,10 @@ export function runSchedule(
     for (const event of sorted) {
       await waitUntil(event.atMs);
       if (cancelled) break;
-      const result = await target.fault(event.link, event.kind, event.value, { side: event.side });
+      const result = await target.fault(event.link, event.kind, event.value, {
+        side: event.side,
+        announce: event.announce,
+      });
       applied.push(result);
       options.onApplied?.(result, event);
     }

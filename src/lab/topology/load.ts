@@ -109,7 +109,14 @@ function normalize(t: TopologyParsed, baseDir: string): Topology {
       queuePackets: link.queue,
     })),
     schedule: t.schedule
-      .map((s) => ({ atMs: s.at, link: s.link, kind: s.fault, side: s.side, value: s.value }))
+      .map((s) => ({
+        atMs: s.at,
+        link: s.link,
+        kind: s.fault,
+        side: s.side,
+        value: s.value,
+        announce: s.announce,
+      }))
       .sort((x, y) => x.atMs - y.atMs),
   };
 }

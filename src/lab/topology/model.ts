@@ -47,6 +47,7 @@ export interface ScheduledFault {
   kind: FaultKind;
   side: 'a' | 'b';
   value: string | number | undefined;
+  announce?: boolean;
 }
 
 export interface Topology {

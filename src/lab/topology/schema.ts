@@ -109,6 +109,8 @@ const scheduleSchema = z.strictObject({
   fault: z.enum(FAULTS),
   value: z.union([z.string(), z.number()]).optional(),
   side: z.enum(['a', 'b']).default('a'),
+  /** renumber: the neighbour learns the new address's MAC at once (a gratuitous ARP). */
+  announce: z.boolean().default(false),
 });
 
 export const topologySchema = z

@@ -87,6 +87,8 @@ export class Gateway {
   #queue: Promise<void> = Promise.resolve();
   #links: Promise<void> = Promise.resolve();
   #resets = 0;
+  /** Failed uplinks whose HTTP flows wait for some uplink to be healthy before they move. */
+  readonly #waiting = new Set<string>();
   #stopped = false;
   #port = 0;
   #onExit = (): void => {
@@ -114,6 +116,12 @@ export class Gateway {
         ),
       clock: this.#clock,
       logger: this.#log,
+      maxSpares: config.http.spares,
+      // Noted here, fed to the health machines on the next tick (reads are many).
+      onDelivery: (id) => {
+        const u = this.#uplinks.find((x) => x.name === id);
+        if (u) u.deliveredAt = this.#clock.now();
+      },
       onMigration: (m) => {
         this.#remember(this.#migrations, {
           flow: m.flow,
@@ -295,16 +303,31 @@ export class Gateway {
       reason: t.reason,
       at: new Date().toISOString(),
     });
+    if (this.#config.http.splice && t.to === 'suspect') {
+      const n = this.#engine.uplinkSuspect(u.name);
+      if (n > 0) this.#log.info({ uplink: u.name, flows: n }, 'spare connections opened');
+    } else if (t.from === 'suspect' && t.to === 'up') {
+      this.#engine.uplinkCleared(u.name);
+    }
     const healthChanged =
       isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
     if (!healthChanged) return;
     const rules = this.#balancing();
     const failed = t.to === 'down';
+    if (!failed) this.#waiting.delete(u.name);
+    if (isHealthy(t.to) && !isHealthy(t.from)) this.#moveWaiting();
     // HTTP first: the engine needs no rule change to move a response (its new upstream is
     // bound to another uplink's address).
     if (failed && this.#config.http.splice) {
-      const n = this.#engine.uplinkFailed(u.name);
-      if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+      if (this.#uplinks.some((x) => isHealthy(x.health.state))) {
+        const n = this.#engine.uplinkFailed(u.name);
+        if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+      } else {
+        // Nowhere to go: moving would only fail the flows (no uplink). Left alone they go
+        // on if this uplink comes back, and move as soon as another one is healthy.
+        this.#waiting.add(u.name);
+        this.#log.warn({ uplink: u.name }, 'no healthy uplink: HTTP flows wait');
+      }
     } else if (failed && this.#config.fastReset) {
       // Splicing off: intercepted HTTP gets the same fast reset as other TCP.
       const n = this.#engine.resetUplink(u.name);
@@ -315,6 +338,15 @@ export class Gateway {
       await runCommands(rules);
       if (failed && this.#config.fastReset) await this.#resetFlows(u);
     });
+  }
+
+  /** An uplink is healthy again: the flows waiting on failed uplinks move to it now. */
+  #moveWaiting(): void {
+    for (const name of this.#waiting) {
+      const n = this.#engine.uplinkFailed(name);
+      if (n > 0) this.#log.warn({ uplink: name, flows: n }, 'moving HTTP flows');
+    }
+    this.#waiting.clear();
   }
 
   async #resetFlows(u: UplinkRuntime): Promise<void> {
@@ -379,6 +411,10 @@ export class Gateway {
     if (this.#stopped) return;
     const now = this.#clock.now();
     for (const u of this.#uplinks) {
+      const sentAt = u.takeDelivery();
+      const d =
+        sentAt === undefined ? undefined : u.health.handle({ kind: 'delivered', sentAt, now });
+      if (d) this.#transition(u, d);
       const t = u.health.handle({ kind: 'tick', now });
       if (t) this.#transition(u, t);
     }

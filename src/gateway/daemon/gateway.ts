@@ -49,6 +49,7 @@ import { pickWeighted } from './balancer.js';
 import { forwardedFlows, readConntrack } from './conntrack.js';
 import { nudgeClients } from './fast-reset.js';
 import { discoverInterfaces, type UplinkAddressNow } from './discover.js';
+import { linkDownNow } from './link-state.js';
 import { UplinkRuntime } from './uplink-runtime.js';
 
 export interface GatewayDeps {
@@ -86,6 +87,8 @@ export class Gateway {
   /** Routing commands run one after another, in the order health changed. */
   #queue: Promise<void> = Promise.resolve();
   #links: Promise<void> = Promise.resolve();
+  /** Interfaces with a link event waiting in #links. */
+  readonly #linkPending = new Set<string>();
   #resets = 0;
   /** Failed uplinks whose HTTP flows wait for some uplink to be healthy before they move. */
   readonly #waiting = new Set<string>();
@@ -238,10 +241,20 @@ export class Gateway {
     }
     this.#monitor = new LinkMonitor(
       new Set(config.uplinks.map((u) => u.interface)),
-      // One at a time, in order: a renumber is two events whose reads must not cross.
       (ifname) => {
+        // A link that went down is acted on at once (sysfs, no child process to wait for):
+        // its responses start moving while `ip` would still be starting.
+        if (linkDownNow(ifname)) this.#linkDown(ifname, 'link down');
+        // Full reads one at a time, in order: a renumber is two events whose reads must not
+        // cross. Events that come while one is waiting to run are folded into it (it reads
+        // the state as it is when it runs): a link going down is a burst of them.
+        if (this.#linkPending.has(ifname)) return;
+        this.#linkPending.add(ifname);
         this.#links = this.#links
-          .then(() => this.#linkChanged(ifname))
+          .then(() => {
+            this.#linkPending.delete(ifname);
+            return this.#linkChanged(ifname);
+          })
           .catch((err: unknown) => {
             this.#log.error({ err: (err as Error).message }, 'link event handling failed');
           });
@@ -379,8 +392,7 @@ export class Gateway {
     if (!usable) {
       const why =
         info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
-      const t = u.health.handle({ kind: 'link-down', now, why });
-      if (t) this.#transition(u, t);
+      this.#linkDown(ifname, why);
       return;
     }
     const previous = u.source;
@@ -404,6 +416,13 @@ export class Gateway {
       if (this.#config.http.splice) this.#engine.uplinkFailed(u.name);
     }
     const t = u.health.handle({ kind: 'link-up', now });
+    if (t) this.#transition(u, t);
+  }
+
+  #linkDown(ifname: string, why: string): void {
+    const u = this.#uplinks.find((x) => x.config.interface === ifname);
+    if (!u || this.#stopped) return;
+    const t = u.health.handle({ kind: 'link-down', now: this.#clock.now(), why });
     if (t) this.#transition(u, t);
   }
 

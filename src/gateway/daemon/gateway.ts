@@ -239,27 +239,24 @@ export class Gateway {
       this.#server = server;
       this.#port = config.http.port;
     }
-    this.#monitor = new LinkMonitor(
-      new Set(config.uplinks.map((u) => u.interface)),
-      (ifname) => {
-        // A link that went down is acted on at once (sysfs, no child process to wait for):
-        // its responses start moving while `ip` would still be starting.
-        if (linkDownNow(ifname)) this.#linkDown(ifname, 'link down');
-        // Full reads one at a time, in order: a renumber is two events whose reads must not
-        // cross. Events that come while one is waiting to run are folded into it (it reads
-        // the state as it is when it runs): a link going down is a burst of them.
-        if (this.#linkPending.has(ifname)) return;
-        this.#linkPending.add(ifname);
-        this.#links = this.#links
-          .then(() => {
-            this.#linkPending.delete(ifname);
-            return this.#linkChanged(ifname);
-          })
-          .catch((err: unknown) => {
-            this.#log.error({ err: (err as Error).message }, 'link event handling failed');
-          });
-      },
-    );
+    this.#monitor = new LinkMonitor(new Set(config.uplinks.map((u) => u.interface)), (ifname) => {
+      // A link that went down is acted on at once (sysfs, no child process to wait for):
+      // its responses start moving while `ip` would still be starting.
+      if (linkDownNow(ifname)) this.#linkDown(ifname, 'link down');
+      // Full reads one at a time, in order: a renumber is two events whose reads must not
+      // cross. Events that come while one is waiting to run are folded into it (it reads
+      // the state as it is when it runs): a link going down is a burst of them.
+      if (this.#linkPending.has(ifname)) return;
+      this.#linkPending.add(ifname);
+      this.#links = this.#links
+        .then(() => {
+          this.#linkPending.delete(ifname);
+          return this.#linkChanged(ifname);
+        })
+        .catch((err: unknown) => {
+          this.#log.error({ err: (err as Error).message }, 'link event handling failed');
+        });
+    });
     this.#monitor.start();
     for (const u of this.#uplinks) u.prober.start();
     this.#tick();

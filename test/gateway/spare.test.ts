@@ -23,7 +23,12 @@ test(
       resource: () => ({ body, etag: '"v1"' }),
       stallAt: (r) => (r.index === 0 ? MiB : undefined),
     });
-    const gw = await startGateway(t, origin);
+    const delivered: string[] = [];
+    const gw = await startGateway(t, origin, {
+      onDelivery: (id) => {
+        if (delivered.at(-1) !== id) delivered.push(id);
+      },
+    });
     let reached: () => void = () => undefined;
     const atMiB = new Promise<void>((resolve) => (reached = resolve));
     const pending = download(gw.url('/file'), {
@@ -59,6 +64,7 @@ test(
       gw.splices.map((s) => [s.kind, s.offset, s.uplink]),
       [['range', MiB, 'B']],
     );
+    assert.deepEqual(delivered, ['A', 'B'], 'origin bytes arrived through A, then through B');
   },
 );
 

@@ -87,6 +87,7 @@ export class Gateway {
   /** Routing commands run one after another, in the order health changed. */
   #queue: Promise<void> = Promise.resolve();
   #links: Promise<void> = Promise.resolve();
+  #lastTick: number | undefined;
   /** Interfaces with a link event waiting in #links. */
   readonly #linkPending = new Set<string>();
   #resets = 0;
@@ -426,7 +427,22 @@ export class Gateway {
   #tick(): void {
     if (this.#stopped) return;
     const now = this.#clock.now();
+    const previous = this.#lastTick;
+    this.#lastTick = now;
     for (const u of this.#uplinks) {
+      // Reacting to one uplink can take long (hundreds of flows moved at once on a loaded
+      // host): judge the others after the I/O that arrived meanwhile has been read.
+      if (this.#clock.now() - now > TICK_MS) break;
+      // A silent uplink may still be receiving into sockets paused for slow clients: asked
+      // only then (an ioctl per paused socket), as proof from the previous tick on.
+      if (
+        previous !== undefined &&
+        u.health.state !== 'down' &&
+        u.health.silence(now) >= this.#config.health.suspectMs / 2 &&
+        this.#engine.uplinkReceiving(u.name)
+      ) {
+        u.deliveredAt = Math.max(u.deliveredAt ?? previous, previous);
+      }
       const sentAt = u.takeDelivery();
       const d =
         sentAt === undefined ? undefined : u.health.handle({ kind: 'delivered', sentAt, now });

@@ -83,6 +83,11 @@ export class UplinkHealth {
   get state(): UplinkState {
     return this.#state;
   }
+  /** Time since the newest proof that the uplink works (see "silence" above). */
+  silence(now: number): number {
+    return now - this.#lastAnsweredSentAt;
+  }
+
   get since(): number {
     return this.#since;
   }

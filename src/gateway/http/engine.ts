@@ -78,6 +78,20 @@ export class HttpEngine {
     return n;
   }
 
+  /**
+   * Whether bytes arrived through the uplink since the last call, into upstream sockets that
+   * are paused because their clients are slow (onDelivery sees only what is read). The
+   * health monitor asks while an uplink is silent; one ioctl per paused socket on it.
+   */
+  uplinkReceiving(uplinkId: string): boolean {
+    let receiving = false;
+    for (const flow of this.#flows.values()) {
+      // Every socket is asked, so that each one's measure stays current.
+      if (flow.uplink?.id === uplinkId && flow.queuedMore()) receiving = true;
+    }
+    return receiving;
+  }
+
   /** The uplink answers again: close the spare connections opened for its flows. */
   uplinkCleared(uplinkId: string): void {
     for (const flow of this.#flows.values()) {

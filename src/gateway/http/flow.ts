@@ -133,6 +133,11 @@ export class Flow {
     this.#relay.dropSpare();
   }
 
+  /** Bytes are arriving for this flow's paused upstream socket (see Upstream.queuedMore). */
+  queuedMore(): boolean {
+    return this.#relay.queuedMore();
+  }
+
   /** The uplink of the spare connection, if one is open. */
   get spareUplink(): Uplink | undefined {
     return this.#relay.spareUplink;

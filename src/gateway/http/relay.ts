@@ -69,6 +69,11 @@ export class Relay {
     return this.#serverBytes + (this.#upstream?.bytesIn ?? 0);
   }
 
+  /** The current upstream is paused and the kernel queued more of its bytes since last asked. */
+  queuedMore(): boolean {
+    return this.#upstream?.queuedMore() ?? false;
+  }
+
   /** The uplink of the spare connection, if one is open. */
   get spareUplink(): Uplink | undefined {
     return this.#spare?.uplink;

@@ -73,6 +73,7 @@ export class Upstream {
   #bytesIn = 0;
   #bytesOut = 0;
   #paused = false;
+  #queuedSeen: number | undefined;
   /** Bytes that waited in buffers while the socket was paused: read later, no sign of life. */
   #stale = 0;
   readonly #kernelPending: (socket: Socket) => number;
@@ -116,6 +117,22 @@ export class Upstream {
 
   get bytesOut(): number {
     return this.#bytesOut;
+  }
+
+  /**
+   * While the socket is paused (the client is slow), whether the kernel has queued more of
+   * this connection's bytes since the last call: they are arriving, we just do not read them.
+   * The first call of a pause only takes the measure.
+   */
+  queuedMore(): boolean {
+    if (!this.#paused || this.#state !== 'open') {
+      this.#queuedSeen = undefined;
+      return false;
+    }
+    const queued = this.#kernelPending(this.#socket);
+    const more = this.#queuedSeen !== undefined && queued > this.#queuedSeen;
+    this.#queuedSeen = Number.isFinite(queued) ? queued : undefined;
+    return more;
   }
 
   /** Open, between responses, and neither side asked to close. */

@@ -129,7 +129,8 @@ export class Upstream {
       this.#queuedSeen = undefined;
       return false;
     }
-    const queued = this.#kernelPending(this.#socket);
+    // Node goes on reading into its own buffer for a while after pause(): count both.
+    const queued = this.#socket.readableLength + this.#kernelPending(this.#socket);
     const more = this.#queuedSeen !== undefined && queued > this.#queuedSeen;
     this.#queuedSeen = Number.isFinite(queued) ? queued : undefined;
     return more;

@@ -51,6 +51,8 @@ interface Trial {
   /** How long the fault command took: a link down is seen by the gateway within it. */
   faultCommandMs: number;
   offset: number;
+  /** The re-request went over a spare connection opened while A was suspect (one round trip). */
+  spare: boolean;
   complete: boolean;
 }
 
@@ -123,6 +125,7 @@ async function spliceTrial(
       },
       faultCommandMs: failure.faultAt - failure.startedAt,
       offset,
+      spare: migration.spare === true,
       complete: done.event === 'done' && done.bytes === file.size && done.sha256 === file.sha256,
     };
   } finally {
@@ -279,6 +282,7 @@ const rows = RTTS.flatMap((rtt) =>
       fault,
       trials: ts.length,
       complete: ts.filter((t) => t.complete).length,
+      overSpare: ts.filter((t) => t.spare).length,
       detectionMedianMs: median(ts.map((t) => t.detectionMs)),
       spliceMedianMs: median(splice),
       spliceMaxMs: Math.max(...splice),
@@ -299,11 +303,14 @@ const md = [
   'detection = fault command returned (fault in effect) → the gateway starts the migration (its log line, wall',
   'clock, 1 ms; a link down is seen during the fault command itself, so it can show as ≤ 0);',
   'splice = migration started → first resumed body byte read by the client. Goal: splice ≤ 2 RTT + 20 ms.',
+  'A stall passes through "suspect" (no answer for 500 ms) first: the gateway then opens a spare connection on B',
+  'for the live response, and the re-request goes out on it when the stall is declared (one round trip: Range',
+  'request → first byte). A link down has no such warning: new connection, then request (two round trips).',
   `Paper (FloMiS): ${PAPER_MS} ms mean recovery at RTT 100 ms.`,
   '',
   ...rows.map(
     (r) =>
-      `- RTT ${r.rttMs} ms, ${r.fault}: splice median ${r.spliceMedianMs.toFixed(0)} ms (max ${r.spliceMaxMs.toFixed(0)}; goal ${r.goalMs}: ${r.goalMet ? 'met' : 'NOT met'}), detection median ${r.detectionMedianMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms${r.vsPaper === null ? '' : ` (${r.vsPaper.toFixed(2)} × the paper's)`}; ${r.complete}/${r.trials} byte-exact`,
+      `- RTT ${r.rttMs} ms, ${r.fault}: splice median ${r.spliceMedianMs.toFixed(0)} ms (max ${r.spliceMaxMs.toFixed(0)}; goal ${r.goalMs}: ${r.goalMet ? 'met' : 'NOT met'}), detection median ${r.detectionMedianMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms${r.vsPaper === null ? '' : ` (${r.vsPaper.toFixed(2)} × the paper's)`}; ${r.complete}/${r.trials} byte-exact; ${r.overSpare}/${r.trials} over a spare connection`,
   ),
   '',
   `Baselines at RTT ${BASELINE_RTT} ms, same lab, same failure, the same gateway with interception off (curl and wget, default options, cut at ${BASELINE_CAP_S} s):`,

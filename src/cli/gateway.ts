@@ -55,6 +55,7 @@ function configFromOptions(o: UpOptions): GatewayConfig {
           intercept: base.http.intercept && o.intercept,
           port: num(o.httpPort) ?? base.http.port,
           splice: base.http.splice && o.splice,
+          spares: base.http.spares,
         },
         fastReset: base.fastReset && o.fastReset,
         uplinks: base.uplinks.map((u) =>

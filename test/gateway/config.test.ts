@@ -36,7 +36,7 @@ function refused(input: unknown, field: string): void {
 test('defaults fill every optional field', () => {
   const c = parseGatewayConfig(minimal);
   assert.deepEqual(c.health, { stallMs: 1000, suspectMs: 500, recoverProbes: 3 });
-  assert.deepEqual(c.http, { intercept: true, port: 3129, splice: true });
+  assert.deepEqual(c.http, { intercept: true, port: 3129, splice: true, spares: 64 });
   assert.equal(c.fastReset, true);
   assert.deepEqual(c.routing, { tableBase: 200, rulePriority: 500, markShift: 16 });
   assert.deepEqual(c.probes, { targets: [], intervalMs: 100 });

@@ -101,3 +101,75 @@ test('link down acts at once from any state; link up only leaves down', () => {
   assert.equal(h.handle({ kind: 'link-up', now: 10 }), undefined);
   assert.equal(new UplinkHealth(limits, 0, 'down').state, 'down');
 });
+
+/** Ticks every 10 ms; probes answered `rtt` late; traffic arriving every 10 ms unless stalled. */
+function loaded(
+  h: UplinkHealth,
+  to: number,
+  opts: { rtt: number; baseRtt: number; traffic: boolean; stallAt?: number },
+) {
+  const out: Transition[] = [];
+  const stalled = (t: number) => opts.stallAt !== undefined && t >= opts.stallAt;
+  for (let now = 0; now <= to; now += 10) {
+    const sent = now - opts.rtt;
+    if (sent >= 0 && sent % 100 === 0 && !stalled(sent) && !stalled(now)) {
+      const t = h.handle({ kind: 'answer', sentAt: sent, now });
+      if (t) out.push(t);
+    }
+    if (opts.traffic && !stalled(now)) {
+      const t = h.handle({ kind: 'delivered', sentAt: now - opts.baseRtt, now });
+      if (t) out.push(t);
+    }
+    const t = h.handle({ kind: 'tick', now });
+    if (t) out.push(t);
+  }
+  return out;
+}
+
+test('a busy uplink whose probes are answered late stays up while its traffic arrives', () => {
+  // Probe answers queued 1.2 s behind data: on probes alone that is a failure...
+  const alone = new UplinkHealth(limits, 0);
+  assert.deepEqual(
+    loaded(alone, 5000, { rtt: 1200, baseRtt: 100, traffic: false })
+      .map((t) => t.to)
+      .slice(0, 2),
+    ['suspect', 'down'],
+  );
+  // ...but the flows' bytes keep coming: no suspicion at all.
+  const h = new UplinkHealth(limits, 0);
+  assert.deepEqual(loaded(h, 5000, { rtt: 1200, baseRtt: 100, traffic: true }), []);
+  assert.equal(h.state, 'up');
+});
+
+test('a stall stops traffic and probes alike: declared within stallMs of its start', () => {
+  const h = new UplinkHealth(limits, 0);
+  const stallAt = 2030;
+  const ts = loaded(h, 4000, { rtt: 100, baseRtt: 100, traffic: true, stallAt });
+  assert.deepEqual(
+    ts.map((t) => t.to),
+    ['suspect', 'down'],
+  );
+  const down = ts[1] as Transition;
+  assert.ok(down.at <= stallAt + limits.stallMs, `declared at ${down.at}`);
+  assert.ok(down.at >= stallAt + limits.stallMs - 200, `not before the silence is real`);
+});
+
+test('traffic ends a suspicion but never brings a failed uplink back', () => {
+  const h = new UplinkHealth(limits, 0);
+  assert.equal(h.handle({ kind: 'tick', now: 600 })?.to, 'suspect');
+  assert.equal(h.handle({ kind: 'delivered', sentAt: 550, now: 650 })?.to, 'up');
+  assert.equal(h.handle({ kind: 'link-down', now: 700, why: 'link down' })?.to, 'down');
+  assert.equal(h.handle({ kind: 'delivered', sentAt: 800, now: 900 }), undefined);
+  assert.equal(h.state, 'down');
+  assert.equal(h.counters().transients, 1);
+});
+
+test('a late answer does not flap suspect → up → suspect', () => {
+  const h = new UplinkHealth(limits, 0);
+  assert.equal(h.handle({ kind: 'tick', now: 600 })?.to, 'suspect');
+  // Answered now, but sent 520 ms ago: the uplink worked then; that is no news.
+  assert.equal(h.handle({ kind: 'answer', sentAt: 100, now: 620 }), undefined);
+  assert.equal(h.state, 'suspect');
+  assert.equal(h.handle({ kind: 'answer', sentAt: 400, now: 630 })?.to, 'up');
+  assert.equal(h.counters().transients, 1);
+});

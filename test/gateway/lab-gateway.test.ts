@@ -235,6 +235,49 @@ describe('roam gateway in the lab', { skip, timeout: 600_000 }, () => {
     await heal(failed);
   });
 
+  test('every uplink stalls: the live download waits, then moves to the first one back', async () => {
+    const before = await fetchGatewayStatus(name);
+    // The second uplink first, so that the download starts on the other and, when that one
+    // stalls too, there is nowhere to move it.
+    const gone = 'b';
+    await lab.fault(LINK_OF[gone] as string, 'stall');
+    await waitStatus(
+      name,
+      (st) => st.uplinks.find((u) => u.name === gone)?.state === 'down',
+      'b down',
+    );
+    const done = download(join(dir, 'all-down'));
+    const s = await waitStatus(
+      name,
+      (st) => st.http.some((f) => f.bytesToClient >= 5 * 1024 * 1024),
+      'the download past 5 MB',
+    );
+    const flow = s.http.find((f) => f.bytesToClient >= 5 * 1024 * 1024);
+    assert.equal(flow?.uplink, 'a');
+    await lab.fault(LINK_OF.a as string, 'stall');
+    const both = await waitStatus(
+      name,
+      (st) => st.uplinks.every((u) => u.state === 'down'),
+      'both uplinks down',
+    );
+    const waiting = both.http.find((f) => f.id === flow?.id);
+    assert.ok(waiting, `the flow is still there: ${JSON.stringify(both.http)}`);
+    assert.equal(waiting.error, undefined);
+    assert.equal(both.migrations.length, before.migrations.length, 'nowhere to go: nothing moved');
+    await lab.fault(LINK_OF[gone] as string, 'up');
+    const d = await done;
+    assert.equal(d.code, 0, `curl failed: ${d.stderr}`);
+    assert.equal(d.length, SIZE);
+    assert.equal(d.sha256, expectedSha);
+    const after = await fetchGatewayStatus(name);
+    const m = after.migrations.at(-1);
+    assert.equal(m?.flow, flow?.id);
+    assert.equal(m?.from, 'a');
+    assert.equal(m?.to, gone);
+    assert.equal(m?.kind, 'range');
+    await heal('a');
+  });
+
   test("the uplink's address changes (renumber): curl completes byte-exact", async () => {
     const before = await fetchGatewayStatus(name);
     const done = download(join(dir, 'renumber'));

@@ -25,7 +25,13 @@ export interface GatewayConfig {
     readonly suspectMs: number;
     readonly recoverProbes: number;
   };
-  readonly http: { readonly intercept: boolean; readonly port: number; readonly splice: boolean };
+  readonly http: {
+    readonly intercept: boolean;
+    readonly port: number;
+    readonly splice: boolean;
+    /** Most spare upstream connections open at once for responses on suspect uplinks; 0: none. */
+    readonly spares: number;
+  };
   readonly fastReset: boolean;
   readonly routing: {
     readonly tableBase: number;

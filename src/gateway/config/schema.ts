@@ -51,8 +51,9 @@ export const gatewayConfigSchema = z
         intercept: z.boolean().default(true),
         port: z.number().int().min(1).max(65535).default(3129),
         splice: z.boolean().default(true),
+        spares: z.number().int().min(0).max(100_000).default(64),
       })
-      .default({ intercept: true, port: 3129, splice: true }),
+      .default({ intercept: true, port: 3129, splice: true, spares: 64 }),
     fastReset: z.boolean().default(true),
     routing: z
       .strictObject({

@@ -49,6 +49,7 @@ import { pickWeighted } from './balancer.js';
 import { forwardedFlows, readConntrack } from './conntrack.js';
 import { nudgeClients } from './fast-reset.js';
 import { discoverInterfaces, type UplinkAddressNow } from './discover.js';
+import { linkDownNow } from './link-state.js';
 import { UplinkRuntime } from './uplink-runtime.js';
 
 export interface GatewayDeps {
@@ -86,7 +87,12 @@ export class Gateway {
   /** Routing commands run one after another, in the order health changed. */
   #queue: Promise<void> = Promise.resolve();
   #links: Promise<void> = Promise.resolve();
+  #lastTick: number | undefined;
+  /** Interfaces with a link event waiting in #links. */
+  readonly #linkPending = new Set<string>();
   #resets = 0;
+  /** Failed uplinks whose HTTP flows wait for some uplink to be healthy before they move. */
+  readonly #waiting = new Set<string>();
   #stopped = false;
   #port = 0;
   #onExit = (): void => {
@@ -114,6 +120,12 @@ export class Gateway {
         ),
       clock: this.#clock,
       logger: this.#log,
+      maxSpares: config.http.spares,
+      // Noted here, fed to the health machines on the next tick (reads are many).
+      onDelivery: (id) => {
+        const u = this.#uplinks.find((x) => x.name === id);
+        if (u) u.deliveredAt = this.#clock.now();
+      },
       onMigration: (m) => {
         this.#remember(this.#migrations, {
           flow: m.flow,
@@ -228,17 +240,24 @@ export class Gateway {
       this.#server = server;
       this.#port = config.http.port;
     }
-    this.#monitor = new LinkMonitor(
-      new Set(config.uplinks.map((u) => u.interface)),
-      // One at a time, in order: a renumber is two events whose reads must not cross.
-      (ifname) => {
-        this.#links = this.#links
-          .then(() => this.#linkChanged(ifname))
-          .catch((err: unknown) => {
-            this.#log.error({ err: (err as Error).message }, 'link event handling failed');
-          });
-      },
-    );
+    this.#monitor = new LinkMonitor(new Set(config.uplinks.map((u) => u.interface)), (ifname) => {
+      // A link that went down is acted on at once (sysfs, no child process to wait for):
+      // its responses start moving while `ip` would still be starting.
+      if (linkDownNow(ifname)) this.#linkDown(ifname, 'link down');
+      // Full reads one at a time, in order: a renumber is two events whose reads must not
+      // cross. Events that come while one is waiting to run are folded into it (it reads
+      // the state as it is when it runs): a link going down is a burst of them.
+      if (this.#linkPending.has(ifname)) return;
+      this.#linkPending.add(ifname);
+      this.#links = this.#links
+        .then(() => {
+          this.#linkPending.delete(ifname);
+          return this.#linkChanged(ifname);
+        })
+        .catch((err: unknown) => {
+          this.#log.error({ err: (err as Error).message }, 'link event handling failed');
+        });
+    });
     this.#monitor.start();
     for (const u of this.#uplinks) u.prober.start();
     this.#tick();
@@ -295,16 +314,31 @@ export class Gateway {
       reason: t.reason,
       at: new Date().toISOString(),
     });
+    if (this.#config.http.splice && t.to === 'suspect') {
+      const n = this.#engine.uplinkSuspect(u.name);
+      if (n > 0) this.#log.info({ uplink: u.name, flows: n }, 'spare connections opened');
+    } else if (t.from === 'suspect' && t.to === 'up') {
+      this.#engine.uplinkCleared(u.name);
+    }
     const healthChanged =
       isHealthy(t.from) !== isHealthy(t.to) || t.to === 'down' || t.from === 'down';
     if (!healthChanged) return;
     const rules = this.#balancing();
     const failed = t.to === 'down';
+    if (!failed) this.#waiting.delete(u.name);
+    if (isHealthy(t.to) && !isHealthy(t.from)) this.#moveWaiting();
     // HTTP first: the engine needs no rule change to move a response (its new upstream is
     // bound to another uplink's address).
     if (failed && this.#config.http.splice) {
-      const n = this.#engine.uplinkFailed(u.name);
-      if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+      if (this.#uplinks.some((x) => isHealthy(x.health.state))) {
+        const n = this.#engine.uplinkFailed(u.name);
+        if (n > 0) this.#log.warn({ uplink: u.name, flows: n }, 'moving HTTP flows');
+      } else {
+        // Nowhere to go: moving would only fail the flows (no uplink). Left alone they go
+        // on if this uplink comes back, and move as soon as another one is healthy.
+        this.#waiting.add(u.name);
+        this.#log.warn({ uplink: u.name }, 'no healthy uplink: HTTP flows wait');
+      }
     } else if (failed && this.#config.fastReset) {
       // Splicing off: intercepted HTTP gets the same fast reset as other TCP.
       const n = this.#engine.resetUplink(u.name);
@@ -315,6 +349,15 @@ export class Gateway {
       await runCommands(rules);
       if (failed && this.#config.fastReset) await this.#resetFlows(u);
     });
+  }
+
+  /** An uplink is healthy again: the flows waiting on failed uplinks move to it now. */
+  #moveWaiting(): void {
+    for (const name of this.#waiting) {
+      const n = this.#engine.uplinkFailed(name);
+      if (n > 0) this.#log.warn({ uplink: name, flows: n }, 'moving HTTP flows');
+    }
+    this.#waiting.clear();
   }
 
   async #resetFlows(u: UplinkRuntime): Promise<void> {
@@ -347,8 +390,7 @@ export class Gateway {
     if (!usable) {
       const why =
         info === undefined ? 'interface gone' : !info.up ? 'link down' : 'address removed';
-      const t = u.health.handle({ kind: 'link-down', now, why });
-      if (t) this.#transition(u, t);
+      this.#linkDown(ifname, why);
       return;
     }
     const previous = u.source;
@@ -375,10 +417,36 @@ export class Gateway {
     if (t) this.#transition(u, t);
   }
 
+  #linkDown(ifname: string, why: string): void {
+    const u = this.#uplinks.find((x) => x.config.interface === ifname);
+    if (!u || this.#stopped) return;
+    const t = u.health.handle({ kind: 'link-down', now: this.#clock.now(), why });
+    if (t) this.#transition(u, t);
+  }
+
   #tick(): void {
     if (this.#stopped) return;
     const now = this.#clock.now();
+    const previous = this.#lastTick;
+    this.#lastTick = now;
     for (const u of this.#uplinks) {
+      // Reacting to one uplink can take long (hundreds of flows moved at once on a loaded
+      // host): judge the others after the I/O that arrived meanwhile has been read.
+      if (this.#clock.now() - now > TICK_MS) break;
+      // A silent uplink may still be receiving into sockets paused for slow clients: asked
+      // only then (an ioctl per paused socket), as proof from the previous tick on.
+      if (
+        previous !== undefined &&
+        u.health.state !== 'down' &&
+        u.health.silence(now) >= this.#config.health.suspectMs / 2 &&
+        this.#engine.uplinkReceiving(u.name)
+      ) {
+        u.deliveredAt = Math.max(u.deliveredAt ?? previous, previous);
+      }
+      const sentAt = u.takeDelivery();
+      const d =
+        sentAt === undefined ? undefined : u.health.handle({ kind: 'delivered', sentAt, now });
+      if (d) this.#transition(u, d);
       const t = u.health.handle({ kind: 'tick', now });
       if (t) this.#transition(u, t);
     }

@@ -22,6 +22,9 @@ export class UplinkRuntime {
   prefixLen: number;
   rxBps = 0;
   txBps = 0;
+  /** When an origin's bytes last arrived through this uplink (the engine's sockets). */
+  deliveredAt: number | undefined;
+  #deliveryFed: number | undefined;
   #lastCounters: { at: number; rx: number; tx: number } | undefined;
 
   constructor(
@@ -57,6 +60,17 @@ export class UplinkRuntime {
         if (t) opts.onTransition(this, t);
       },
     });
+  }
+
+  /**
+   * The newest delivery not yet given to the health machine, as the start of the round trip
+   * it completes: the arrival minus the path's base round trip (the smallest probe round trip
+   * lately, which queueing does not inflate), like a probe's send time.
+   */
+  takeDelivery(): number | undefined {
+    if (this.deliveredAt === undefined || this.deliveredAt === this.#deliveryFed) return undefined;
+    this.#deliveryFed = this.deliveredAt;
+    return this.deliveredAt - (this.prober.minRttMs ?? 0);
   }
 
   get name(): string {

@@ -21,6 +21,8 @@ export interface ProberOptions {
 }
 
 const LOSS_WINDOW = 20;
+/** Answered probes over which the base (smallest) round trip is taken: 10 s at 100 ms. */
+const MIN_RTT_WINDOW = 100;
 
 /**
  * Active probes through one uplink: every intervalMs a TCP connection from the uplink's
@@ -37,6 +39,7 @@ export class UplinkProber {
   #nextTarget = 0;
   #srttMs: number | undefined;
   readonly #outcomes: boolean[] = [];
+  readonly #rtts: number[] = [];
   #running = false;
 
   constructor(opts: ProberOptions) {
@@ -64,6 +67,11 @@ export class UplinkProber {
   /** Smoothed connect time of answered probes (RFC 6298's 1/8 gain). */
   get rttMs(): number | undefined {
     return this.#srttMs;
+  }
+
+  /** Smallest round trip of the last 100 answered probes: the path without queueing. */
+  get minRttMs(): number | undefined {
+    return this.#rtts.length === 0 ? undefined : Math.min(...this.#rtts);
   }
 
   /** Share of the last 20 finished probes that went unanswered. */
@@ -103,6 +111,8 @@ export class UplinkProber {
       const now = this.#opts.clock.now();
       const rtt = now - sentAt;
       this.#srttMs = this.#srttMs === undefined ? rtt : this.#srttMs + (rtt - this.#srttMs) / 8;
+      this.#rtts.push(rtt);
+      if (this.#rtts.length > MIN_RTT_WINDOW) this.#rtts.shift();
       this.#opts.onAnswer(sentAt, now);
     };
     const cancelTimeout = this.#opts.clock.after(this.#opts.timeoutMs, () => finish(false));

@@ -8,8 +8,14 @@
  *   │                                                      ▼ the failure, or link back
  *   └──────────── recoverProbes answers in a row ──── recovering ─ silence ≥ stallMs ─▶ down
  *
- * "Silence" is the time since the newest answered probe was SENT: a stall that starts at t0
- * leaves every probe sent after t0 unanswered, so it is declared by t0 + stallMs.
+ * "Silence" is the time since the newest answered probe was SENT, or since the round trip
+ * that bytes arriving through the uplink complete began (`delivered`: the arrival minus the
+ * path's base round trip; a flow's data is clocked by the acknowledgments it answers),
+ * whichever is later: a stall that starts at t0 leaves every probe sent after t0 unanswered
+ * and stops every flow, so it is declared by t0 + stallMs.
+ * Traffic still arriving is proof that the path works when its probes' answers are merely
+ * late: on a loaded uplink they queue behind that traffic (a congested cellular link's
+ * buffers hold seconds), and probes alone would misjudge a busy uplink as dead.
  * suspect is the paper's transient trouble (nothing moves); down is a non-transient
  * failure (Table I): new flows avoid the uplink and its live flows are migrated or reset.
  */
@@ -19,6 +25,8 @@ export type UplinkState = (typeof UPLINK_STATES)[number];
 export type HealthEvent =
   | { readonly kind: 'answer'; readonly sentAt: number; readonly now: number }
   | { readonly kind: 'tick'; readonly now: number }
+  /** Bytes from beyond the uplink (an origin's data) arrived, answering a round trip begun at sentAt. */
+  | { readonly kind: 'delivered'; readonly sentAt: number; readonly now: number }
   | { readonly kind: 'link-down'; readonly now: number; readonly why: string }
   | { readonly kind: 'link-up'; readonly now: number };
 
@@ -75,6 +83,11 @@ export class UplinkHealth {
   get state(): UplinkState {
     return this.#state;
   }
+  /** Time since the newest proof that the uplink works (see "silence" above). */
+  silence(now: number): number {
+    return now - this.#lastAnsweredSentAt;
+  }
+
   get since(): number {
     return this.#since;
   }
@@ -99,6 +112,8 @@ export class UplinkHealth {
         return this.#go('recovering', ev.now, 'link up');
       case 'answer':
         return this.#answer(ev.sentAt, ev.now);
+      case 'delivered':
+        return this.#delivered(ev.sentAt, ev.now);
       case 'tick':
         return this.#tick(ev.now);
       default: {
@@ -114,8 +129,7 @@ export class UplinkHealth {
       case 'up':
         return undefined;
       case 'suspect':
-        this.#transients++;
-        return this.#go('up', now, 'answered again');
+        return this.#cleared(now, 'answered again');
       case 'down':
         // A late answer to a probe sent before the failure proves nothing.
         if (this.#downAt !== null && sentAt < this.#downAt) return undefined;
@@ -131,6 +145,28 @@ export class UplinkHealth {
         return never;
       }
     }
+  }
+
+  /**
+   * Arriving traffic keeps a working uplink from being judged silent and ends a suspicion,
+   * but never brings a failed one back: recovery is proved by probes sent after the failure
+   * (bytes from before it may still trickle in).
+   */
+  #delivered(sentAt: number, now: number): Transition | undefined {
+    if (this.#state === 'down' || sentAt <= this.#lastAnsweredSentAt) return undefined;
+    this.#lastAnsweredSentAt = sentAt;
+    return this.#state === 'suspect' ? this.#cleared(now, 'traffic arrived') : undefined;
+  }
+
+  /**
+   * suspect → up, if the newest proof is recent: a late answer to a probe sent suspectMs ago
+   * or more says the uplink worked then, not that it works now (on a loaded uplink such
+   * answers come one after another, and every one would flap up and back to suspect).
+   */
+  #cleared(now: number, reason: string): Transition | undefined {
+    if (now - this.#lastAnsweredSentAt >= this.limits.suspectMs) return undefined;
+    this.#transients++;
+    return this.#go('up', now, reason);
   }
 
   #tick(now: number): Transition | undefined {

@@ -59,8 +59,52 @@ export class HttpEngine {
     return this.flows().map((f) => f.stats());
   }
 
+  /**
+   * An uplink looks troubled (no probe answered for a while, not yet declared failed): open
+   * a spare connection on another uplink for each of its live responses that could be moved,
+   * up to maxSpares in all, so that if the failure is declared the re-request leaves at once
+   * instead of after a connect round trip. Returns how many were opened.
+   */
+  uplinkSuspect(uplinkId: string): number {
+    let open = 0;
+    for (const flow of this.#flows.values()) if (flow.spareUplink !== undefined) open++;
+    let n = 0;
+    for (const flow of this.#flows.values()) {
+      if (open >= this.#opts.maxSpares) break;
+      if (flow.uplink?.id !== uplinkId || !flow.prepareSpare()) continue;
+      open++;
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Whether bytes arrived through the uplink since the last call, into upstream sockets that
+   * are paused because their clients are slow (onDelivery sees only what is read). The
+   * health monitor asks while an uplink is silent; one ioctl per paused socket on it.
+   */
+  uplinkReceiving(uplinkId: string): boolean {
+    let receiving = false;
+    for (const flow of this.#flows.values()) {
+      // Every socket is asked, so that each one's measure stays current.
+      if (flow.uplink?.id === uplinkId && flow.queuedMore()) receiving = true;
+    }
+    return receiving;
+  }
+
+  /** The uplink answers again: close the spare connections opened for its flows. */
+  uplinkCleared(uplinkId: string): void {
+    for (const flow of this.#flows.values()) {
+      if (flow.uplink?.id === uplinkId) flow.dropSpare();
+    }
+  }
+
   /** An uplink failed: every flow on it migrates (or, when idle, moves on). */
   uplinkFailed(uplinkId: string): number {
+    // Spares waiting on the failed uplink (for flows of another suspect one) are useless now.
+    for (const flow of this.#flows.values()) {
+      if (flow.spareUplink?.id === uplinkId) flow.dropSpare();
+    }
     let n = 0;
     for (const flow of this.#flows.values()) {
       if (flow.uplink?.id !== uplinkId) continue;

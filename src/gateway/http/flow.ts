@@ -123,6 +123,26 @@ export class Flow {
     else if (this.#accepting()) this.#relay.failure(new RoamError(GatewayCode.UplinkFailed, why));
   }
 
+  /** The uplink carrying this flow looks troubled: open a spare connection on another one. */
+  prepareSpare(): boolean {
+    return this.#state !== 'tunnel' && this.#accepting() && this.#relay.prepareSpare();
+  }
+
+  /** Close the spare connection, if any. */
+  dropSpare(): void {
+    this.#relay.dropSpare();
+  }
+
+  /** Bytes are arriving for this flow's paused upstream socket (see Upstream.queuedMore). */
+  queuedMore(): boolean {
+    return this.#relay.queuedMore();
+  }
+
+  /** The uplink of the spare connection, if one is open. */
+  get spareUplink(): Uplink | undefined {
+    return this.#relay.spareUplink;
+  }
+
   /** Tear everything down now (gateway shutdown). */
   destroy(): void {
     this.#relay.drop();

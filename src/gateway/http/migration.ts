@@ -26,6 +26,8 @@ export function nextMigrationStep(
   failed: Uplink | undefined,
   cause: RoamError,
   opts: ResolvedOptions,
+  /** An uplink with a spare connection ready for this flow: taken if it is not the failed one. */
+  spare?: Uplink,
 ): MigrationStep {
   const giveUp = (code: string, why: string): MigrationStep => ({
     kind: 'give-up',
@@ -38,7 +40,8 @@ export function nextMigrationStep(
   const plan = ex.plan(opts);
   if (plan.kind === 'refuse') return giveUp(GatewayCode.NotResumable, plan.reason);
   if (plan.kind === 'complete') return { kind: 'complete' };
-  const uplink = opts.pickUplink(failed === undefined ? [] : [failed.id]);
+  const warm = spare !== undefined && spare.id !== failed?.id ? spare : undefined;
+  const uplink = warm ?? opts.pickUplink(failed === undefined ? [] : [failed.id]);
   if (uplink === undefined) return giveUp(GatewayCode.NoUplink, 'no other uplink');
   const info: MigrationInfo = {
     flow,
@@ -47,6 +50,7 @@ export function nextMigrationStep(
     offset: ex.writer.delivered,
     attempt: ex.attempts + 1,
     reason: cause.message,
+    spare: warm !== undefined,
   };
   return { kind: 're-request', plan, uplink, info };
 }

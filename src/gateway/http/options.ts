@@ -15,6 +15,8 @@ export interface MigrationInfo {
   readonly offset: number;
   readonly attempt: number;
   readonly reason: string;
+  /** The re-request went over a spare connection opened when the uplink turned suspect. */
+  readonly spare: boolean;
 }
 
 export interface SpliceInfo {
@@ -68,6 +70,11 @@ export interface HttpEngineOptions {
   maxDiscardMs?: number;
   /** How long a closing client connection may take to flush, ms; default 5 000. */
   closeGraceMs?: number;
+  /**
+   * Most spare upstream connections open at once (uplinkSuspect() opens them, one per live
+   * response, so a migration that follows skips the connect round trip); 0: none. Default 64.
+   */
+  maxSpares?: number;
   /** A live response is being moved: the re-request is on its way. */
   onMigration?: (info: MigrationInfo) => void;
   /** The first byte of a moved response reached the client. */
@@ -82,6 +89,12 @@ export interface HttpEngineOptions {
   kernelPending?: (socket: Socket) => number;
   /** A client connection closed; its final stats (with the error code if it failed). */
   onFlowClosed?: (stats: FlowStats) => void;
+  /**
+   * Bytes from an origin arrived through this uplink just now (bytes that waited in buffers
+   * while a socket was paused do not count): the gateway's health monitor takes it as proof
+   * that the uplink works. Called for every read: keep it cheap.
+   */
+  onDelivery?: (uplinkId: string) => void;
 }
 
 export interface ResolvedOptions extends HeadLimits {
@@ -97,11 +110,13 @@ export interface ResolvedOptions extends HeadLimits {
   readonly maxDiscardBytes: number;
   readonly maxDiscardMs: number;
   readonly closeGraceMs: number;
+  readonly maxSpares: number;
   readonly onMigration: (info: MigrationInfo) => void;
   readonly onSplice: (info: SpliceInfo) => void;
   readonly onMigrationCancelled: (info: MigrationCancelledInfo) => void;
   readonly kernelPending: (socket: Socket) => number;
   readonly onFlowClosed: (stats: FlowStats) => void;
+  readonly onDelivery: ((uplinkId: string) => void) | undefined;
 }
 
 const KiB = 1024;
@@ -116,6 +131,7 @@ export const defaultOptions = {
   maxDiscardBytes: 16 * KiB * KiB,
   maxDiscardMs: 20_000,
   closeGraceMs: 5_000,
+  maxSpares: 64,
 } as const;
 
 type Numeric = keyof typeof defaultOptions;
@@ -161,6 +177,7 @@ export function resolveOptions(opts: HttpEngineOptions): ResolvedOptions {
     maxDiscardBytes: num('maxDiscardBytes', 0),
     maxDiscardMs: num('maxDiscardMs', 1),
     closeGraceMs: num('closeGraceMs', 1),
+    maxSpares: num('maxSpares', 0),
     onMigration: guarded(logger, 'onMigration', opts.onMigration, undefined),
     onSplice: guarded(logger, 'onSplice', opts.onSplice, undefined),
     onMigrationCancelled: guarded(
@@ -171,6 +188,10 @@ export function resolveOptions(opts: HttpEngineOptions): ResolvedOptions {
     ),
     onFlowClosed: guarded(logger, 'onFlowClosed', opts.onFlowClosed, undefined),
     kernelPending: opts.kernelPending ?? kernelPendingFionread,
+    onDelivery:
+      opts.onDelivery === undefined
+        ? undefined
+        : guarded(logger, 'onDelivery', opts.onDelivery, undefined),
   };
 }
 

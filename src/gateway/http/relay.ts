@@ -47,6 +47,12 @@ export class Relay {
    */
   #standby:
     { upstream: Upstream; uplink: Uplink | undefined; receivedAtFailure: number } | undefined;
+  /**
+   * A connection opened ahead on another uplink while this flow's uplink is suspect (no
+   * request sent on it yet): if the uplink is then declared failed, the re-request goes out
+   * on it at once, a round trip sooner than over a new connection.
+   */
+  #spare: { upstream: Upstream; uplink: Uplink } | undefined;
   #serverBytes = 0;
   #migrations = 0;
 
@@ -61,6 +67,16 @@ export class Relay {
 
   get bytesFromServer(): number {
     return this.#serverBytes + (this.#upstream?.bytesIn ?? 0);
+  }
+
+  /** The current upstream is paused and the kernel queued more of its bytes since last asked. */
+  queuedMore(): boolean {
+    return this.#upstream?.queuedMore() ?? false;
+  }
+
+  /** The uplink of the spare connection, if one is open. */
+  get spareUplink(): Uplink | undefined {
+    return this.#spare?.uplink;
   }
 
   get migrations(): number {
@@ -96,10 +112,38 @@ export class Relay {
     this.#upstream?.resume();
   }
 
-  /** Drop the upstream connection (and a standby one), counting their bytes. */
+  /** Drop the upstream connection (and a standby or spare one), counting their bytes. */
   drop(): void {
     this.#dropStandby();
+    this.dropSpare();
     this.#dropCurrent();
+  }
+
+  /**
+   * The uplink looks troubled: open a spare connection to the origin on another uplink, if
+   * the live response could be moved there. Returns whether one was opened.
+   */
+  prepareSpare(): boolean {
+    const ex = this.#host.exchange();
+    const current = this.#uplink;
+    if (ex === undefined || this.#spare !== undefined || this.#standby !== undefined) return false;
+    if (current === undefined || ex.reRequest !== undefined || ex.responseDone) return false;
+    if (ex.attempts >= this.#opts.maxResumeAttempts) return false;
+    const plan = ex.plan(this.#opts);
+    if (plan.kind !== 'range' && plan.kind !== 'replay') return false;
+    const uplink = this.#opts.pickUplink([current.id]);
+    if (uplink === undefined) return false;
+    this.#spare = { upstream: this.#connect(uplink), uplink };
+    this.#host.log.debug({ uplink: uplink.id }, 'spare connection opened');
+    return true;
+  }
+
+  /** Close the spare connection (the suspicion cleared, or its uplink failed). */
+  dropSpare(): void {
+    if (this.#spare === undefined) return;
+    this.#serverBytes += this.#spare.upstream.bytesIn;
+    this.#spare.upstream.abandon();
+    this.#spare = undefined;
   }
 
   #dropCurrent(): void {
@@ -135,7 +179,15 @@ export class Relay {
   }
 
   #open(uplink: Uplink): Upstream {
-    // Callbacks check which upstream speaks: the current one, the standby, or a dropped one.
+    const upstream = this.#connect(uplink);
+    this.#upstream = upstream;
+    return upstream;
+  }
+
+  /** A new upstream connection, not yet in any role. */
+  #connect(uplink: Uplink): Upstream {
+    // Callbacks check which upstream speaks: the current one, the standby, the spare, or a
+    // dropped one.
     const upstream: Upstream = new Upstream(
       { ...this.#opts, uplink, origin: this.#host.origin, limits: this.#opts },
       {
@@ -155,10 +207,12 @@ export class Relay {
         onBroken: (err) => {
           if (upstream === this.#upstream) this.failure(err);
           else if (upstream === this.#standby?.upstream) this.#dropStandby();
+          else if (upstream === this.#spare?.upstream) this.dropSpare();
         },
         onInvalid: (err) => {
           if (upstream !== this.#upstream) {
             if (upstream === this.#standby?.upstream) this.#dropStandby();
+            else if (upstream === this.#spare?.upstream) this.dropSpare();
             return;
           }
           if (this.#host.exchange() !== undefined) this.#host.fail(err);
@@ -168,10 +222,10 @@ export class Relay {
         onIdleClose: () => {
           if (upstream === this.#upstream) this.drop();
           else if (upstream === this.#standby?.upstream) this.#dropStandby();
+          else if (upstream === this.#spare?.upstream) this.dropSpare();
         },
       },
     );
-    this.#upstream = upstream;
     return upstream;
   }
 
@@ -322,8 +376,18 @@ export class Relay {
     ex.cancelTimer?.();
     ex.cancelTimer = undefined;
     ex.failedAt ??= this.#opts.clock.now();
-    const step = nextMigrationStep(this.#host.id, ex, failed, cause, this.#opts);
+    const step = nextMigrationStep(
+      this.#host.id,
+      ex,
+      failed,
+      cause,
+      this.#opts,
+      this.#spare?.uplink,
+    );
     if (step.kind !== 're-request') this.#dropStandby();
+    const spare = step.kind === 're-request' && step.info.spare ? this.#spare : undefined;
+    if (spare === undefined) this.dropSpare();
+    else this.#spare = undefined;
     switch (step.kind) {
       case 'give-up':
         this.#host.fail(step.error);
@@ -341,7 +405,9 @@ export class Relay {
     this.#uplink = step.uplink;
     ex.reRequest = step.plan;
     this.#host.migrating();
-    this.#open(step.uplink).send(step.plan.head, ex.request.method);
+    if (spare !== undefined) this.#upstream = spare.upstream;
+    const upstream = spare?.upstream ?? this.#open(step.uplink);
+    upstream.send(step.plan.head, ex.request.method);
     const ms = this.#opts.resumeTimeoutMs;
     ex.cancelTimer = this.#opts.clock.after(ms, () =>
       this.failure(new RoamError(GatewayCode.ResumeTimeout, `no usable response within ${ms} ms`)),

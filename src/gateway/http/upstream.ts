@@ -33,6 +33,10 @@ export interface UpstreamOptions {
   readonly connectTimeoutMs: number;
   /** Parsed-but-unread bytes above which the socket is paused. */
   readonly readBufferBytes: number;
+  /** Bytes waiting in the socket's kernel receive queue (see HttpEngineOptions). */
+  readonly kernelPending?: (socket: Socket) => number;
+  /** Fresh bytes arrived through this uplink (not ones that waited while we were paused). */
+  readonly onDelivery?: (uplinkId: string) => void;
 }
 
 /*
@@ -68,11 +72,19 @@ export class Upstream {
   #keepAlive = true;
   #bytesIn = 0;
   #bytesOut = 0;
+  #paused = false;
+  #queuedSeen: number | undefined;
+  /** Bytes that waited in buffers while the socket was paused: read later, no sign of life. */
+  #stale = 0;
+  readonly #kernelPending: (socket: Socket) => number;
+  readonly #onDelivery: ((uplinkId: string) => void) | undefined;
 
   constructor(opts: UpstreamOptions, sink: UpstreamSink) {
     this.uplink = opts.uplink;
     this.#sink = sink;
     this.#readBufferBytes = opts.readBufferBytes;
+    this.#kernelPending = opts.kernelPending ?? (() => Number.POSITIVE_INFINITY);
+    this.#onDelivery = opts.onDelivery;
     this.#parser = new ResponseParser(opts.limits);
     this.#label = `${opts.origin.host}:${opts.origin.port} via uplink ${opts.uplink.id}`;
     const { localAddress } = opts.uplink;
@@ -105,6 +117,23 @@ export class Upstream {
 
   get bytesOut(): number {
     return this.#bytesOut;
+  }
+
+  /**
+   * While the socket is paused (the client is slow), whether the kernel has queued more of
+   * this connection's bytes since the last call: they are arriving, we just do not read them.
+   * The first call of a pause only takes the measure.
+   */
+  queuedMore(): boolean {
+    if (!this.#paused || this.#state !== 'open') {
+      this.#queuedSeen = undefined;
+      return false;
+    }
+    // Node goes on reading into its own buffer for a while after pause(): count both.
+    const queued = this.#socket.readableLength + this.#kernelPending(this.#socket);
+    const more = this.#queuedSeen !== undefined && queued > this.#queuedSeen;
+    this.#queuedSeen = Number.isFinite(queued) ? queued : undefined;
+    return more;
   }
 
   /** Open, between responses, and neither side asked to close. */
@@ -179,6 +208,9 @@ export class Upstream {
   #onData(chunk: Buffer): void {
     if (this.#state === 'closed') return;
     this.#bytesIn += chunk.length;
+    const stale = Math.min(this.#stale, chunk.length);
+    this.#stale -= stale;
+    if (chunk.length > stale) this.#onDelivery?.(this.uplink.id);
     this.#sink.onBytes?.();
     if (this.#isClosed()) return; // the sink may have abandoned us
     this.#parser.push(chunk);
@@ -219,8 +251,17 @@ export class Upstream {
     // Only a held sink pauses reading: otherwise what is left is an incomplete head or line,
     // which the parser's own limits bound (it needs more bytes to finish or to refuse it).
     if (this.#state !== 'open') return;
-    if (this.#held && this.#parser.buffered >= this.#readBufferBytes) this.#socket.pause();
-    else this.#socket.resume();
+    if (this.#held && this.#parser.buffered >= this.#readBufferBytes) {
+      this.#paused = true;
+      this.#socket.pause();
+    } else {
+      if (this.#paused) {
+        // What waited in Node's buffer and the kernel's queue meanwhile is old news.
+        this.#paused = false;
+        this.#stale = this.#socket.readableLength + this.#kernelPending(this.#socket);
+      }
+      this.#socket.resume();
+    }
   }
 
   /** A method, not an inline test: sink callbacks change the state behind TypeScript's back. */

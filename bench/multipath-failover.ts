@@ -167,8 +167,7 @@ function timeline(
   endT: number,
   pa: string,
 ): Timeline {
-  const ms = (e: LineEvent | undefined) =>
-    e === undefined ? undefined : Math.round(e.t - faultT);
+  const ms = (e: LineEvent | undefined) => (e === undefined ? undefined : Math.round(e.t - faultT));
   const gone = firstAfter(
     client.events,
     faultT,
@@ -218,7 +217,10 @@ async function tcpCounters(mp: MultipathLab): Promise<{ retrans: number; timeout
   return { retrans: k.TcpRetransSegs ?? 0, timeouts: k.TcpExtTCPTimeouts ?? 0 };
 }
 
-/** The server's path stats around the fault: ms after it, per path [inflight, delivered, cap, queued] KiB, suspect. */
+/**
+ * The server's path stats around the fault: ms after it, per path inflight/delivered/cap/queued
+ * KiB, lowest RTT ms, rate KiB/s, S when suspect.
+ */
 function printTrace(server: LinesProcess, faultT: number, t: Trial): void {
   const until = faultT + Math.max(1000, t.longestAtMs + t.longestGapMs + 300);
   const kib = (x: unknown) => Math.round(Number(x ?? 0) / 1024);
@@ -231,8 +233,8 @@ function printTrace(server: LinesProcess, faultT: number, t: Trial): void {
     const paths = Object.entries(e)
       .filter(([k]) => k !== 'event' && k !== 't')
       .map(([k, v]) => {
-        const [inflight, delivered, cap, queued, suspect] = v as number[];
-        return `${k} ${kib(inflight)}/${kib(delivered)}/${kib(cap)}/${kib(queued)}${suspect ? ' S' : ''}`;
+        const [inflight, delivered, cap, queued, suspect, minRtt, rate] = v as number[];
+        return `${k} ${kib(inflight)}/${kib(delivered)}/${kib(cap)}/${kib(queued)} rtt ${Math.round(minRtt ?? -1)} rate ${kib(rate)}${suspect ? ' S' : ''}`;
       });
     console.log(`  +${Math.round(e.t - faultT)} ${paths.join(' | ')}`);
   }
@@ -272,7 +274,15 @@ async function trial(mp: MultipathLab, c: Row, fault: FaultKind | 'none'): Promi
     const server = serverOf.get(c);
     if (TRACE_MS && server) printTrace(server, faultT, t);
     if (c.transport === 'roam' && fault !== 'none')
-      t.timeline = timeline(t, faultT, faultDoneT, client, serverOf.get(c), r.lastByteT, mp.clientIp(0));
+      t.timeline = timeline(
+        t,
+        faultT,
+        faultDoneT,
+        client,
+        serverOf.get(c),
+        r.lastByteT,
+        mp.clientIp(0),
+      );
     return t;
   } finally {
     await client.stop();

@@ -29,7 +29,10 @@ import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer as netCreateServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
-import { createMobilityManager, type MobilityManager } from '../../src/mobility/mobility-manager.js';
+import {
+  createMobilityManager,
+  type MobilityManager,
+} from '../../src/mobility/mobility-manager.js';
 import type { FlowpathInfo } from '../../src/session/flowpath.js';
 import {
   type ConnectOptions,
@@ -157,8 +160,16 @@ function reportPaths(session: Duplex): void {
         'path-stats',
         Object.fromEntries(
           paths.map((p) => [
-            p.localAddress ?? String(p.pathId),
-            [p.inflightBytes, p.deliveredBytes, p.capBytes, p.queuedBytes, p.suspect ? 1 : 0],
+            `${p.pathId}:${p.remoteAddress ?? ''}`,
+            [
+              p.inflightBytes,
+              p.deliveredBytes,
+              p.capBytes,
+              p.queuedBytes,
+              p.suspect ? 1 : 0,
+              p.minRttMs,
+              p.rateBytesPerSec,
+            ],
           ]),
         ),
       ),

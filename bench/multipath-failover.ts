@@ -94,10 +94,16 @@ interface Timeline {
   /** The server closed (PATH_STATUS, or a socket error) or suspected pa: its re-send starts. */
   serverReactsMs?: number;
   serverReaction?: string;
-  /** The application's longest pause after the fault: start and end. */
-  gapStartMs: number;
-  gapEndMs: number;
+  /**
+   * The failover pause: the application's longest pause that ends after the fault and
+   * starts before the server's reaction + FAILOVER_WINDOW_MS (later ones are pb's own, such
+   * as cubic's loss recovery): start and end, or none over 20 ms.
+   */
+  pauseStartMs?: number;
+  pauseEndMs?: number;
 }
+
+const FAILOVER_WINDOW_MS = 500;
 
 interface Trial {
   /** Longest pause between reads that ended after the fault, ms. */
@@ -159,7 +165,7 @@ function firstAfter(
 }
 
 function timeline(
-  t: Trial,
+  r: StreamResult,
   faultT: number,
   faultDoneT: number,
   client: LinesProcess,
@@ -206,9 +212,17 @@ function timeline(
         : reacts.event === 'path-suspect'
           ? 'suspect'
           : String(reacts.reason),
-    gapStartMs: t.longestAtMs,
-    gapEndMs: t.longestAtMs + t.longestGapMs,
+    ...failoverPause(r, faultT, faultT + (ms(reacts) ?? 0) + FAILOVER_WINDOW_MS),
   };
+}
+
+function failoverPause(r: StreamResult, faultT: number, until: number) {
+  let best: [number, number] | undefined;
+  for (const g of r.gaps)
+    if (g[1] > faultT && g[0] < until && (!best || g[1] - g[0] > best[1] - best[0])) best = g;
+  return best
+    ? { pauseStartMs: Math.round(best[0] - faultT), pauseEndMs: Math.round(best[1] - faultT) }
+    : {};
 }
 
 async function tcpCounters(mp: MultipathLab): Promise<{ retrans: number; timeouts: number }> {
@@ -275,7 +289,7 @@ async function trial(mp: MultipathLab, c: Row, fault: FaultKind | 'none'): Promi
     if (TRACE_MS && server) printTrace(server, faultT, t);
     if (c.transport === 'roam' && fault !== 'none')
       t.timeline = timeline(
-        t,
+        r,
         faultT,
         faultDoneT,
         client,
@@ -422,12 +436,12 @@ if (timed.length > 0) {
     ['pathRemovedMs', 'path removed, PATH_STATUS sent'],
     ['clientPathDownMs', "client's flowpath closed"],
     ['serverReactsMs', 'server closes or suspects pa, re-send starts'],
-    ['gapStartMs', 'longest pause starts'],
-    ['gapEndMs', 'ends (first bytes at the application)'],
+    ['pauseStartMs', 'failover pause starts'],
+    ['pauseEndMs', 'ends (bytes at the application again)'],
   ];
   lines.push(
     '',
-    "Where the time went (roam rows): each step's median over the trials, ms after the fault command started (–: did not happen); the server's reaction as it logged it.",
+    `Where the time went (roam rows): each step's median over the trials, ms after the fault command started (–: did not happen); the server's reaction as it logged it. The failover pause is the longest pause that starts before the server's reaction + ${FAILOVER_WINDOW_MS} ms (the table's longest may be a later one of pb's own).`,
     '',
   );
   for (const k of timed) {

@@ -231,7 +231,8 @@ export class MultipathSender {
     }
     try {
       if (this.scheduler.redundant) this.#pumpRedundant(ack, windowEdge, finSeq, now);
-      else if (this.#paths.size === 1) this.#pumpSingle(ack, windowEdge, finSeq, now);
+      else if (this.#paths.size === 1 && this.#resend.empty)
+        this.#pumpSingle(ack, windowEdge, finSeq, now);
       else this.#pumpShared(ack, windowEdge, finSeq, now);
     } finally {
       for (const st of this.#paths.values()) {
@@ -435,15 +436,15 @@ export class MultipathSender {
   }
 
   /**
-   * Paths keep to their in-flight caps while more than one is open, a suspect one included:
-   * when a path stalls, the survivor takes its re-sent bytes and new data at its own pace
-   * instead of a burst into its socket that overflows its bottleneck queue (a loss there
-   * would stall the very bytes the receiver waits for).
+   * Paths keep to their in-flight caps while more than one is open, a suspect one included,
+   * and while bytes of a failed path wait to be re-sent: the survivor takes them and new data
+   * at its own pace instead of a burst into its socket that overflows its bottleneck queue
+   * (a loss there would stall the very bytes the receiver waits for).
    */
   #capped(): boolean {
     let open = 0;
-    for (const st of this.#paths.values()) if (st.link.open() && ++open > 1) return true;
-    return false;
+    for (const st of this.#paths.values()) if (st.link.open()) open++;
+    return open > 1 || (open === 1 && !this.#resend.empty);
   }
 
   #ready(st: PathState, multi: boolean, now: number): boolean {

@@ -209,6 +209,13 @@ test('a path removed with one left: its bytes go again on the survivor in small 
   sender.onPathAck(2, b.sent);
   const before = b.frames.length;
   sender.pump(0, 2 * 1024 * 1024, undefined);
+  // The survivor keeps to its cap until the re-send is through: no burst into its socket.
+  const held = sender.stats(2);
+  assert.ok(held && held.inflightBytes <= held.capBytes + 8 * 1024, JSON.stringify(held));
+  for (let i = 0; i < 100 && b.sent < 2 * 1024 * 1024; i++) {
+    sender.onPathAck(2, b.sent);
+    sender.pump(0, 2 * 1024 * 1024, undefined);
+  }
   const lostSeqs = lost.map(([s, e]) => [s, e] as const);
   const resent = b.frames
     .slice(before)

@@ -105,8 +105,6 @@ export class MultipathSender {
   readonly #paths = new Map<number, PathState>();
   readonly #resend = new ResendQueue();
   readonly #o: Required<SenderOptions>;
-  /** More than one path was open at some point (see #capped). */
-  #hadSeveral = false;
   /** Called when a path turns suspect or healthy again. */
   onSuspect: (id: number, suspect: boolean) => void = () => undefined;
 
@@ -439,16 +437,16 @@ export class MultipathSender {
 
   /**
    * Paths keep to their in-flight caps while more than one is open, a suspect one included,
-   * and, once the session had several, also when one is left: a survivor then takes the
-   * failed path's bytes and new data at its own pace, instead of a burst into its socket
-   * that overflows its bottleneck queue (a loss there stalls the bytes the receiver waits
-   * for, and a slow-start overshoot on a path that idled costs another RTO).
+   * and while bytes of a failed path wait to be re-sent: the survivor takes them and new data
+   * at its own pace instead of a burst into its socket that overflows its bottleneck queue
+   * (a loss there would stall the very bytes the receiver waits for). A single path is not
+   * capped otherwise: its TCP alone sets the pace (a cap measured from delayed reports would
+   * cost throughput).
    */
   #capped(): boolean {
     let open = 0;
     for (const st of this.#paths.values()) if (st.link.open()) open++;
-    if (open > 1) this.#hadSeveral = true;
-    return open > 1 || (open === 1 && this.#hadSeveral);
+    return open > 1 || (open === 1 && !this.#resend.empty);
   }
 
   #ready(st: PathState, multi: boolean, now: number): boolean {

@@ -12,10 +12,11 @@ import { arrival, type PathView, type Scheduler } from './scheduler.js';
  *
  * - Flow control across paths (msocket §III-C): nothing is sent at or past the peer's
  *   window edge, so s − a ≤ b: the receiver's reordering buffer can never deadlock.
- * - Per-path queues kept full but not overfull: with two or more paths, a path takes data
- *   only while its bytes in flight are under rate × (lowest RTT + queueMs) + 32 KiB, so a
- *   slow path never holds seconds of data the fast one then waits for, and bytes re-sent
- *   after a failure do not queue long behind it.
+ * - Per-path queues kept full but not overfull: with two or more paths open (a suspect one
+ *   included), or one left with a failed path's bytes to re-send, a path takes data only
+ *   while its bytes in flight are under rate × (lowest RTT + queueMs) + 32 KiB, so a slow
+ *   path never holds seconds of data the fast one then waits for, and bytes re-sent after a
+ *   failure do not queue long behind it. Re-sent bytes go first, in small frames.
  * - When waiting on a slow path (nothing new to send, or the window is full), a path that
  *   would deliver sooner re-sends the slow path's oldest range, once (reinjection).
  * - A path with bytes in flight and no delivery for max(suspectFloorMs, 2 × RTT + 40 ms)

@@ -16,9 +16,17 @@
 // 1.5 × the reference's longest pause (median of its trials) in the same run. Goals: longest ≤ 0.5 s after a stall, ≤ 0.2 s after
 // link down, no second gap, nothing lost. LAB-NOTES' anchor: MPTCP 1.0–2.2 s, then 0.4–1.0 s.
 //
+// roam's client runs under the mobility manager (netlink address watcher), as docs/mobility.md
+// tells users to: a link going down is known from the kernel at once and its flowpath removed
+// (PATH_STATUS tells the server, which re-sends what was in flight on it); one row runs
+// without it (only the server's stall suspicion then notices). Each trial's timeline, ms after
+// the fault: the fault command done, the address event, the flowpath removed (PATH_STATUS
+// sent), the server closing or suspecting the path (its re-send starts), the application's
+// longest pause start and end.
+//
 // `--quick`: one trial per case. BENCH_REPEAT for more. BENCH_ROAM_SESSION: JSON session options.
 import { publish } from './report.js';
-import type { LinesProcess } from './workers/lines-process.js';
+import type { LineEvent, LinesProcess } from './workers/lines-process.js';
 import {
   clientOptions,
   type Contender,
@@ -41,23 +49,61 @@ const MB = 1024 * 1024;
 const SIZE = Number(process.env.BENCH_SIZE_MB ?? 14) * MB;
 const FAULT_AT = Number(process.env.BENCH_FAULT_AT_MB ?? 4) * MB;
 const LIST_GAP_MS = 150;
-const FAULTS = ['stall', 'down'] as const;
-type FaultKind = (typeof FAULTS)[number];
+const ALL_FAULTS = ['stall', 'down'] as const;
+type FaultKind = (typeof ALL_FAULTS)[number];
+/** BENCH_FAULTS=down (comma-separated): only these faults; BENCH_ROWS=best: rows whose name has it. */
+const FAULTS = ALL_FAULTS.filter((k) =>
+  (process.env.BENCH_FAULTS ?? ALL_FAULTS.join(',')).split(',').includes(k),
+);
+const ROWS = process.env.BENCH_ROWS;
+/** BENCH_TRACE_MS=20: roam servers log path stats at that interval; printed around each fault. */
+const TRACE_MS = Number(process.env.BENCH_TRACE_MS ?? 0);
 const GOAL_MS: Record<FaultKind, number> = { stall: 500, down: 200 };
 const PORTS: Record<string, number> = {
   'TCP on pb alone, no fault (reference)': 7701,
   MPTCP: 7702,
   'roam aggregate': 7703,
   'roam best-path': 7704,
+  'roam aggregate, no mobility manager': 7705,
 };
 const portOf = (c: Contender) => PORTS[c.name] as number;
 const ROAM_SESSION = JSON.parse(process.env.BENCH_ROAM_SESSION ?? '{}') as Record<string, unknown>;
 
-const CONTENDERS: Contender[] = [
+/** A row: a contender, and for roam whether its client runs under a mobility manager. */
+type Row = Contender & { mobility?: { mode: 'netlink' | 'poll'; intervalMs?: number } };
+const NETLINK = { mode: 'netlink' } as const;
+
+const ALL_ROWS: Row[] = [
   { name: 'MPTCP', transport: 'mptcp' },
-  { name: 'roam aggregate', transport: 'roam', scheduler: 'aggregate' },
-  { name: 'roam best-path', transport: 'roam', scheduler: 'best-path' },
+  { name: 'roam aggregate', transport: 'roam', scheduler: 'aggregate', mobility: NETLINK },
+  { name: 'roam best-path', transport: 'roam', scheduler: 'best-path', mobility: NETLINK },
+  { name: 'roam aggregate, no mobility manager', transport: 'roam', scheduler: 'aggregate' },
 ];
+const CONTENDERS = ALL_ROWS.filter((c) => ROWS === undefined || c.name.includes(ROWS));
+
+/** Where the time after a fault went, ms after it (undefined: did not happen). */
+interface Timeline {
+  /** The lab's fault command returned. */
+  faultDoneMs: number;
+  /** The client's address watcher reported pa's address gone. */
+  addressGoneMs?: number;
+  /** The client removed pa's flowpath (its PATH_STATUS went out on pb). */
+  pathRemovedMs?: number;
+  /** The client's session saw pa's flowpath close. */
+  clientPathDownMs?: number;
+  /** The server closed (PATH_STATUS, or a socket error) or suspected pa: its re-send starts. */
+  serverReactsMs?: number;
+  serverReaction?: string;
+  /**
+   * The failover pause: the application's longest pause that ends after the fault and
+   * starts before the server's reaction + FAILOVER_WINDOW_MS (later ones are pb's own, such
+   * as cubic's loss recovery): start and end, or none over 20 ms.
+   */
+  pauseStartMs?: number;
+  pauseEndMs?: number;
+}
+
+const FAILOVER_WINDOW_MS = 500;
 
 interface Trial {
   /** Longest pause between reads that ended after the fault, ms. */
@@ -72,6 +118,9 @@ interface Trial {
   afterFaultMbit: number;
   ok: boolean;
   bytes: number;
+  timeline?: Timeline;
+  /** The server host's TCP retransmitted segments and retransmission timeouts from the fault to the end. */
+  serverTcp?: { retrans: number; timeouts: number };
 }
 
 function analyse(r: StreamResult, faultT: number): Trial {
@@ -105,11 +154,115 @@ const REFERENCE: Contender = {
   path: 1,
 };
 
-async function trial(mp: MultipathLab, c: Contender, fault: FaultKind | 'none'): Promise<Trial> {
+/** The first event after `from` (and before `until`) that matches, ms after `from`. */
+function firstAfter(
+  events: LineEvent[],
+  from: number,
+  until: number,
+  match: (e: LineEvent) => boolean,
+): LineEvent | undefined {
+  return events.find((e) => e.t >= from && e.t <= until && match(e));
+}
+
+function timeline(
+  r: StreamResult,
+  faultT: number,
+  faultDoneT: number,
+  client: LinesProcess,
+  server: LinesProcess | undefined,
+  endT: number,
+  pa: string,
+): Timeline {
+  const ms = (e: LineEvent | undefined) => (e === undefined ? undefined : Math.round(e.t - faultT));
+  const gone = firstAfter(
+    client.events,
+    faultT,
+    endT,
+    (e) => e.event === 'address-change' && (e.removed as string[]).includes(pa),
+  );
+  const removed = firstAfter(
+    client.events,
+    faultT,
+    endT,
+    (e) => e.event === 'path-removed' && e.address === pa,
+  );
+  const clientDown = firstAfter(
+    client.events,
+    faultT,
+    endT,
+    (e) => e.event === 'path-down' && e.localAddress === pa,
+  );
+  const reacts = server
+    ? firstAfter(
+        server.events,
+        faultT,
+        endT,
+        (e) => e.event === 'path-suspect' || e.event === 'path-down',
+      )
+    : undefined;
+  return {
+    faultDoneMs: Math.round(faultDoneT - faultT),
+    addressGoneMs: ms(gone),
+    pathRemovedMs: ms(removed),
+    clientPathDownMs: ms(clientDown),
+    serverReactsMs: ms(reacts),
+    serverReaction:
+      reacts === undefined
+        ? undefined
+        : reacts.event === 'path-suspect'
+          ? 'suspect'
+          : String(reacts.reason),
+    ...failoverPause(r, faultT, faultT + (ms(reacts) ?? 0) + FAILOVER_WINDOW_MS),
+  };
+}
+
+function failoverPause(r: StreamResult, faultT: number, until: number) {
+  let best: [number, number] | undefined;
+  for (const g of r.gaps)
+    if (g[1] > faultT && g[0] < until && (!best || g[1] - g[0] > best[1] - best[0])) best = g;
+  return best
+    ? { pauseStartMs: Math.round(best[0] - faultT), pauseEndMs: Math.round(best[1] - faultT) }
+    : {};
+}
+
+async function tcpCounters(mp: MultipathLab): Promise<{ retrans: number; timeouts: number }> {
+  const { stdout } = await mp.lab.exec('server', ['nstat', '-a', '-z', '-j']);
+  const k = (JSON.parse(stdout) as { kernel?: Record<string, number> }).kernel ?? {};
+  return { retrans: k.TcpRetransSegs ?? 0, timeouts: k.TcpExtTCPTimeouts ?? 0 };
+}
+
+/**
+ * The server's path stats around the fault: ms after it, per path inflight/delivered/cap/queued
+ * KiB, lowest RTT ms, rate KiB/s, S when suspect.
+ */
+function printTrace(server: LinesProcess, faultT: number, t: Trial): void {
+  const until = faultT + Math.max(1000, t.longestAtMs + t.longestGapMs + 300);
+  const kib = (x: unknown) => Math.round(Number(x ?? 0) / 1024);
+  for (const e of server.events) {
+    if (e.t < faultT - 60 || e.t > until) continue;
+    if (e.event !== 'path-stats') {
+      console.log(`  +${Math.round(e.t - faultT)} ${e.event} ${String(e.reason ?? '')}`);
+      continue;
+    }
+    const paths = Object.entries(e)
+      .filter(([k]) => k !== 'event' && k !== 't')
+      .map(([k, v]) => {
+        const [inflight, delivered, cap, queued, suspect, minRtt, rate] = v as number[];
+        return `${k} ${kib(inflight)}/${kib(delivered)}/${kib(cap)}/${kib(queued)} rtt ${Math.round(minRtt ?? -1)} rate ${kib(rate)}${suspect ? ' S' : ''}`;
+      });
+    console.log(`  +${Math.round(e.t - faultT)} ${paths.join(' | ')}`);
+  }
+}
+
+async function trial(mp: MultipathLab, c: Row, fault: FaultKind | 'none'): Promise<Trial> {
   await mp.lab.fault('pa', 'up');
   await mp.mptcpEndpoints([1]);
   const client = startClient(mp, c, 'stream', portOf(c), {
-    ...clientOptions(mp, c, c.transport === 'roam' ? { session: ROAM_SESSION } : {}),
+    ...clientOptions(
+      mp,
+      c,
+      c.transport === 'roam' ? { session: ROAM_SESSION, mobility: c.mobility } : {},
+    ),
     size: SIZE,
     progressMs: 50,
     gapMs: 20,
@@ -119,12 +272,32 @@ async function trial(mp: MultipathLab, c: Contender, fault: FaultKind | 'none'):
       timeoutMs: 60_000,
       what: `${c.name}: ${FAULT_AT} bytes`,
     });
+    const tcpBefore = await tcpCounters(mp);
     const faultT = monoMs();
     if (fault === 'stall') await mp.lab.fault('pa', 'stall');
     else if (fault === 'down') await mp.lab.fault('pa', 'down', undefined, { side: 'a' });
+    const faultDoneT = monoMs();
     // The rest goes over pb alone (about 1 MB/s), plus slack for a slow recovery.
     const r = await streamEnd(client, c.name, 60_000 + (SIZE / MB) * 3000);
-    return analyse(r, faultT);
+    const t = analyse(r, faultT);
+    const tcpAfter = await tcpCounters(mp);
+    t.serverTcp = {
+      retrans: tcpAfter.retrans - tcpBefore.retrans,
+      timeouts: tcpAfter.timeouts - tcpBefore.timeouts,
+    };
+    const server = serverOf.get(c);
+    if (TRACE_MS && server) printTrace(server, faultT, t);
+    if (c.transport === 'roam' && fault !== 'none')
+      t.timeline = timeline(
+        r,
+        faultT,
+        faultDoneT,
+        client,
+        serverOf.get(c),
+        r.lastByteT,
+        mp.clientIp(0),
+      );
+    return t;
   } finally {
     await client.stop();
     await mp.lab.fault('pa', 'up');
@@ -143,6 +316,9 @@ interface Case {
 
 const roamAvailable = roamMultipathAvailable();
 const cases: Case[] = [];
+const serverExtra = (c: Contender) =>
+  c.transport === 'roam' && TRACE_MS ? { traceMs: TRACE_MS } : {};
+const serverOf = new Map<Contender, LinesProcess>();
 /** The median over the reference trials of each one's longest pause. */
 let referencePauseMs = Number.POSITIVE_INFINITY;
 /**
@@ -157,11 +333,10 @@ const SECOND_GAP_FACTOR = 1.5;
 const secondGaps = (t: Trial) =>
   t.laterGaps.filter(([, len]) => len > SECOND_GAP_FACTOR * referencePauseMs);
 const mp = await MultipathLab.up('mp-failover', SETTING_1);
-const serverOf = new Map<Contender, LinesProcess>();
 try {
   for (const c of CONTENDERS) {
     if (c.transport === 'roam' && !roamAvailable.ok) continue;
-    serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION));
+    serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION, serverExtra(c)));
   }
   serverOf.set(REFERENCE, await startServer(mp, REFERENCE, portOf(REFERENCE)));
   const refs: Trial[] = [];
@@ -198,14 +373,14 @@ try {
           const t = await trial(mp, c, fault);
           trials.push(t);
           console.log(
-            `${fault} ${c.name} #${i + 1}: longest ${t.longestGapMs} ms at +${t.longestAtMs} ms, later ${JSON.stringify(t.laterGaps)}, before ${t.beforeFaultMaxGapMs} ms, after ${t.afterFaultMbit.toFixed(2)} Mbit/s, ok ${t.ok}`,
+            `${fault} ${c.name} #${i + 1}: longest ${t.longestGapMs} ms at +${t.longestAtMs} ms, later ${JSON.stringify(t.laterGaps)}, before ${t.beforeFaultMaxGapMs} ms, after ${t.afterFaultMbit.toFixed(2)} Mbit/s, ok ${t.ok}, server TCP ${JSON.stringify(t.serverTcp)}${t.timeline ? `, timeline ${JSON.stringify(t.timeline)}` : ''}`,
           );
         } catch (err) {
           const server = serverOf.get(c);
           const crash = server && crashSummary(server, 'server');
           if (server && crash) {
             await server.stop();
-            serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION));
+            serverOf.set(c, await startServer(mp, c, portOf(c), ROAM_SESSION, serverExtra(c)));
           }
           note = `failed: ${crash ?? (err as Error).message.slice(0, 300)}`;
           console.log(`${fault} ${c.name} #${i + 1}: ${note}`);
@@ -253,9 +428,37 @@ for (const k of cases) {
     `| ${k.fault} | ${k.contender} | ${k.note && k.trials.length === 0 ? k.note : `${f(k.medianLongestMs)}, ${f(k.maxLongestMs)}`} | ${k.trials.map((t) => JSON.stringify(t.laterGaps)).join(' ')} | ${k.fault === 'none' || k.trials.length === 0 ? '' : `${k.secondGapTrials} of ${k.trials.length}`} | ${k.trials.map((t) => t.beforeFaultMaxGapMs).join(', ')} | ${k.trials.map((t) => t.afterFaultMbit.toFixed(2)).join(', ')} | ${k.trials.length ? (k.trials.every((t) => t.ok) ? 'yes' : '**no**') : ''} | ${goal}${k.note && k.trials.length ? ` ${k.note}` : ''} |`,
   );
 }
+const timed = cases.filter((k) => k.trials.some((t) => t.timeline));
+if (timed.length > 0) {
+  const steps: [keyof Timeline, string][] = [
+    ['faultDoneMs', 'fault command done'],
+    ['addressGoneMs', 'address event'],
+    ['pathRemovedMs', 'path removed, PATH_STATUS sent'],
+    ['clientPathDownMs', "client's flowpath closed"],
+    ['serverReactsMs', 'server closes or suspects pa, re-send starts'],
+    ['pauseStartMs', 'failover pause starts'],
+    ['pauseEndMs', 'ends (bytes at the application again)'],
+  ];
+  lines.push(
+    '',
+    `Where the time went (roam rows): each step's median over the trials, ms after the fault command started (–: did not happen); the server's reaction as it logged it. The failover pause is the longest pause that starts before the server's reaction + ${FAILOVER_WINDOW_MS} ms (the table's longest may be a later one of pb's own).`,
+    '',
+  );
+  for (const k of timed) {
+    const tl = k.trials.map((t) => t.timeline).filter((x): x is Timeline => x !== undefined);
+    const parts = steps
+      .map(([key, label]) => {
+        const xs = tl.map((x) => x[key]).filter((v): v is number => typeof v === 'number');
+        return xs.length === 0 ? `${label} –` : `${label} ${f(median(xs))}`;
+      })
+      .join('; ');
+    const how = [...new Set(tl.map((x) => x.serverReaction ?? 'none'))].join(' / ');
+    lines.push(`- ${k.fault}, ${k.contender}: ${parts}. Server: ${how}.`);
+  }
+}
 lines.push(
   '',
-  `Reproduce: \`npm run build && node dist/bench/run.js multipath-failover${QUICK ? ' --quick' : ''}\` (root; BENCH_REPEAT, BENCH_SIZE_MB, BENCH_FAULT_AT_MB, BENCH_ROAM_SESSION='{"deadAfterMs":…}').`,
+  `Reproduce: \`npm run build && node dist/bench/run.js multipath-failover${QUICK ? ' --quick' : ''}\` (root; BENCH_REPEAT, BENCH_SIZE_MB, BENCH_FAULT_AT_MB, BENCH_FAULTS, BENCH_ROWS, BENCH_ROAM_SESSION='{"deadAfterMs":…}').`,
 );
 publish(
   'multipath-failover',

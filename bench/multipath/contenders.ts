@@ -75,11 +75,12 @@ export async function startServer(
   c: Contender,
   port: number,
   session: Record<string, unknown> = ROAM_SESSION,
+  extra: Record<string, unknown> = {},
 ): Promise<LinesProcess> {
   const server = new LinesProcess(
     mp.lab,
     'server',
-    argv(c, 'serve', port, { session, scheduler: c.scheduler }),
+    argv(c, 'serve', port, { session, scheduler: c.scheduler, ...extra }),
   );
   try {
     await server.waitFor(isEvent('listening'), { what: `${c.name} server listening` });

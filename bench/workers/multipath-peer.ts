@@ -17,13 +17,23 @@
 // OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses and
 // maxFlowpaths (roam client),
 // scheduler (roam, both ends: the sender's decides), session (roam session options), sizes,
-// repeat, size, progressMs, gapMs.
+// repeat, size, progressMs, gapMs; mobility ({mode, intervalMs}: a roam stream client runs
+// under a mobility manager with that address watcher, as docs/mobility.md tells users to:
+// connect from the default route, the manager opens the other flowpaths).
+// A roam stream client and a roam server also report their flowpaths' fate, for timelines:
+// {"event":"path-down","pathId","reason"}, "path-suspect", "path-recovered"; under a
+// manager also "address-change" ({removed, added} addresses), "path-added", "path-removed".
 // Integrity: byte i of every download is i % 251; the client checks the SHA-256 of what it got
 // against the pattern's (computed after the clock stopped).
 import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer as netCreateServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import type { Duplex } from 'node:stream';
+import {
+  createMobilityManager,
+  type MobilityManager,
+} from '../../src/mobility/mobility-manager.js';
+import type { FlowpathInfo } from '../../src/session/flowpath.js';
 import {
   type ConnectOptions,
   connect as roamConnect,
@@ -49,6 +59,9 @@ interface Options {
   size?: number;
   progressMs?: number;
   gapMs?: number;
+  mobility?: { mode: 'netlink' | 'poll'; intervalMs?: number };
+  /** A roam server logs its sessions' path stats every this many ms (diagnosis). */
+  traceMs?: number;
 }
 const options = JSON.parse(optionsText) as Options;
 
@@ -116,15 +129,55 @@ function serve(): void {
     server.listen(port, host, () => say('listening'));
   } else {
     // The sender's scheduler decides how a download is spread: the server's.
+    const multipath = options.traceMs ? { statsIntervalMs: options.traceMs } : undefined;
     const server = roamCreateServer(
-      { ...options.session, scheduler: options.scheduler } as unknown as ServerOptions,
-      (session) => answer(session),
+      { ...options.session, scheduler: options.scheduler, multipath } as unknown as ServerOptions,
+      (session) => {
+        reportPaths(session);
+        answer(session);
+      },
     );
     void server.listen({ host, port }).then(() => say('listening'));
   }
   process.stdin.resume();
   process.stdin.once('end', () => process.exit(0));
 }
+
+/** The flowpath events of a roam session as lines (when the server closed or suspected a path). */
+function reportPaths(session: Duplex): void {
+  const pathOf = (info: { pathId: number; localAddress?: string }) => ({
+    pathId: info.pathId,
+    localAddress: info.localAddress,
+  });
+  session.on('path-down', (info: { pathId: number }, reason: string) =>
+    say('path-down', { ...pathOf(info), reason }),
+  );
+  session.on('path-suspect', (info: { pathId: number }) => say('path-suspect', pathOf(info)));
+  session.on('path-recovered', (info: { pathId: number }) => say('path-recovered', pathOf(info)));
+  if (options.traceMs)
+    session.on('path-stats', (paths: FlowpathInfo[]) =>
+      say(
+        'path-stats',
+        Object.fromEntries(
+          paths.map((p) => [
+            `${p.pathId}:${p.remoteAddress ?? ''}`,
+            [
+              p.inflightBytes,
+              p.deliveredBytes,
+              p.capBytes,
+              p.queuedBytes,
+              p.suspect ? 1 : 0,
+              p.minRttMs,
+              p.rateBytesPerSec,
+            ],
+          ]),
+        ),
+      ),
+    );
+}
+
+/** The stream client's mobility manager, when OPTIONS.mobility asks for one. */
+let manager: MobilityManager | undefined;
 
 interface Download {
   stream: Duplex;
@@ -144,14 +197,17 @@ function open(): Download {
       }),
     };
   }
+  // Under a manager: no localAddresses (the default route); the manager opens the others.
   const session = roamConnect({
     host,
     port,
     ...options.session,
-    localAddresses: options.localAddresses,
+    localAddresses: manager ? undefined : options.localAddresses,
     maxFlowpaths: options.maxFlowpaths ?? options.localAddresses?.length,
     scheduler: options.scheduler,
   } as unknown as ConnectOptions);
+  reportPaths(session);
+  manager?.manage(session);
   return {
     stream: session,
     connected: new Promise((resolve, reject) => {
@@ -231,6 +287,18 @@ async function get(): Promise<void> {
 
 async function stream(): Promise<void> {
   const size = options.size ?? 0;
+  if (options.mobility && kind === 'roam') {
+    manager = await createMobilityManager({ watch: options.mobility });
+    manager.on('change', ({ added, removed }) =>
+      say('address-change', {
+        added: added.map((a) => a.address),
+        removed: removed.map((a) => a.address),
+      }),
+    );
+    manager.on('path-added', (e) => say('path-added', { ...e }));
+    manager.on('path-removed', (e) => say('path-removed', { ...e }));
+    manager.on('path-failed', (e) => say('path-failed', { ...e }));
+  }
   let bytes = 0;
   let current: Download | undefined;
   const progress = setInterval(() => say('progress', { bytes }), options.progressMs ?? 250);
@@ -259,6 +327,7 @@ async function stream(): Promise<void> {
     say('stream-done', { ...r });
   } finally {
     clearInterval(progress);
+    manager?.close();
   }
 }
 

@@ -12,10 +12,11 @@ import { arrival, type PathView, type Scheduler } from './scheduler.js';
  *
  * - Flow control across paths (msocket §III-C): nothing is sent at or past the peer's
  *   window edge, so s − a ≤ b: the receiver's reordering buffer can never deadlock.
- * - Per-path queues kept full but not overfull: with two or more paths, a path takes data
- *   only while its bytes in flight are under rate × (lowest RTT + queueMs) + 32 KiB, so a
- *   slow path never holds seconds of data the fast one then waits for, and bytes re-sent
- *   after a failure do not queue long behind it.
+ * - Per-path queues kept full but not overfull: with two or more paths open (a suspect one
+ *   included), or one left with a failed path's bytes to re-send, a path takes data only
+ *   while its bytes in flight are under rate × (lowest RTT + queueMs) + 32 KiB, so a slow
+ *   path never holds seconds of data the fast one then waits for, and bytes re-sent after a
+ *   failure do not queue long behind it. Re-sent bytes go first, in small frames.
  * - When waiting on a slow path (nothing new to send, or the window is full), a path that
  *   would deliver sooner re-sends the slow path's oldest range, once (reinjection).
  * - A path with bytes in flight and no delivery for max(suspectFloorMs, 2 × RTT + 40 ms)
@@ -87,7 +88,13 @@ const CAP_SLACK = 32 * 1024;
 /** A batch may pass a socket's high-water mark by this much (one writev of several frames). */
 const PUMP_BATCH_BYTES = 1024 * 1024;
 const DEFAULT_RTT_MS = 100;
-const RESEND_CHUNK = 16 * 1024;
+/**
+ * Re-sent bytes go in frames this small: the receiver delivers no byte of a frame before all
+ * of it arrived, and the first one should fit in a TCP initial window (10 segments, about
+ * 14 KB; a path that idled restarts from there), so the gap starts closing one trip after
+ * the re-send.
+ */
+const RESEND_CHUNK = 8 * 1024;
 /** In-flight cap: rate × (CAP_GAIN × lowest RTT + queueMs). */
 const CAP_GAIN = 1;
 
@@ -163,7 +170,8 @@ export class MultipathSender {
     const now = this.#o.now();
     if (st.ledger.deliver(pathReceived) > 0) {
       st.progressAt = now;
-      st.rate.onDelivered(st.ledger.delivered, now);
+      // Measured over two RTTs at least: a burst of reports after a TCP loss is not a rate.
+      st.rate.onDelivered(st.ledger.delivered, now, 2 * (st.link.minRttMs() ?? 0));
     }
     if (st.suspect && st.ledger.delivered >= st.recoverAt) {
       st.suspect = false;
@@ -244,7 +252,8 @@ export class MultipathSender {
     }
     try {
       if (this.scheduler.redundant) this.#pumpRedundant(ack, windowEdge, finSeq, now);
-      else if (this.#paths.size === 1) this.#pumpSingle(ack, windowEdge, finSeq, now);
+      else if (this.#paths.size === 1 && !this.#capped())
+        this.#pumpSingle(ack, windowEdge, finSeq, now);
       else this.#pumpShared(ack, windowEdge, finSeq, now);
     } finally {
       for (const st of this.#paths.values()) {
@@ -262,7 +271,7 @@ export class MultipathSender {
     const max = this.#o.maxFrameBytes;
     for (let guard = 0; guard < 100_000; guard++) {
       if (!this.#ready(st, false, now)) return;
-      const again = this.#resend.empty ? undefined : this.#resend.take(max);
+      const again = this.#resend.empty ? undefined : this.#resend.take(RESEND_CHUNK);
       if (again) this.#sendRange(st, again.seq, again.end, finSeq, now);
       else if (this.sendNext < limit) {
         const end = Math.min(limit, this.sendNext + max);
@@ -288,7 +297,7 @@ export class MultipathSender {
     }
     // One snapshot per pump; the view of the path just used is refreshed after each send.
     const views = this.#views(now);
-    const multi = views.filter((v) => v.alive).length > 1;
+    const multi = this.#capped();
     const chunk = multi
       ? Math.min(this.#o.chunkBytes, this.#o.maxFrameBytes)
       : this.#o.maxFrameBytes;
@@ -307,10 +316,7 @@ export class MultipathSender {
         Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)),
       );
       // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
-      const again =
-        resendBytes > 0
-          ? this.#resend.take(multi ? Math.min(size, RESEND_CHUNK) : size)
-          : undefined;
+      const again = resendBytes > 0 ? this.#resend.take(Math.min(size, RESEND_CHUNK)) : undefined;
       if (again) {
         resendBytes -= again.end - again.seq;
         this.#sendRange(st, again.seq, again.end, finSeq, now);
@@ -450,6 +456,20 @@ export class MultipathSender {
     return Math.max(CAP_FLOOR, measured * (CAP_GAIN * rtt + this.#o.queueMs)) + CAP_SLACK;
   }
 
+  /**
+   * Paths keep to their in-flight caps while more than one is open, a suspect one included,
+   * and while bytes of a failed path wait to be re-sent: the survivor takes them and new data
+   * at its own pace instead of a burst into its socket that overflows its bottleneck queue
+   * (a loss there would stall the very bytes the receiver waits for). A single path is not
+   * capped otherwise: its TCP alone sets the pace (a cap measured from delayed reports would
+   * cost throughput).
+   */
+  #capped(): boolean {
+    let open = 0;
+    for (const st of this.#paths.values()) if (st.link.open()) open++;
+    return open > 1 || (open === 1 && !this.#resend.empty);
+  }
+
   #ready(st: PathState, multi: boolean, now: number): boolean {
     if (st.suspect || !st.link.open() || !st.startWritable) return false;
     if (!st.link.writable() && st.batch >= PUMP_BATCH_BYTES) return false;
@@ -458,7 +478,7 @@ export class MultipathSender {
 
   #views(now: number): PathView[] {
     const list = [...this.#paths.values()];
-    const multi = list.filter((s) => !s.suspect && s.link.open()).length > 1;
+    const multi = this.#capped();
     return list.map((st) => {
       const policy = st.policy;
       const rtt = st.link.minRttMs() ?? DEFAULT_RTT_MS;

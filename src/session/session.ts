@@ -77,11 +77,20 @@ const PATH_ACK_BYTES_MULTI = 16 * 1024;
 const PATH_ACK_BYTES_SINGLE = 1024 * 1024;
 /** ... or this long after the first unreported byte. */
 const PATH_ACK_DELAY_MS = 5;
+/**
+ * With several flowpaths, once nothing arrived on any of them for this long, every flowpath
+ * that has not carried our latest acknowledgment gets it: when the one carrying the data
+ * stalls, its last reports are lost with it, and the peer, re-sending on another path,
+ * should start from what we have rather than from what it last heard.
+ */
+const QUIET_ACK_MS = 30;
 
 interface PathReceipt {
   received: number;
   reported: number;
   timer: NodeJS.Timeout | undefined;
+  /** The cumulative acknowledgment last sent on this flowpath. */
+  acked: number;
 }
 
 export class Session extends Duplex {
@@ -104,6 +113,9 @@ export class Session extends Duplex {
   private peerWindowEdge: number;
   private checkTimer: NodeJS.Timeout | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
+  /** Runs while data arrives on several flowpaths (see QUIET_ACK_MS). */
+  private quietTimer: NodeJS.Timeout | undefined;
+  private lastArrivalAt = 0;
   /** Set by the client's path manager: addPath/removePath go through it. */
   pathController: PathController | undefined;
   private localFinSeq: number | undefined;
@@ -153,6 +165,9 @@ export class Session extends Duplex {
     this.sender.onSuspect = (pathId, suspect) => {
       const path = this.flowpaths.get(pathId);
       if (path) this.emit(suspect ? 'path-suspect' : 'path-recovered', this.pathInfo(path));
+      // Its bytes wait to be re-sent. A check made inside pump() found it, and nothing else
+      // may pump soon: an idle survivor (best-path's) brings no acknowledgments.
+      if (suspect) queueMicrotask(() => this.pump());
     };
     this.on('newListener', (event) => {
       if (event === 'path-stats') queueMicrotask(() => this.armStats());
@@ -403,7 +418,7 @@ export class Session extends Duplex {
     const resume = ![...this.flowpaths.values()].some((p) => p !== path && p.state === 'open');
     path.open();
     this.flowpaths.set(path.pathId, path);
-    this.receipts.set(path, { received: 0, reported: 0, timer: undefined });
+    this.receipts.set(path, { received: 0, reported: 0, timer: undefined, acked: 0 });
     path.on('frame', (frame) => this.onFrame(path, frame));
     queueMicrotask(() => path.deliverHeld());
     path.on('drain', () => this.pump());
@@ -603,6 +618,8 @@ export class Session extends Duplex {
     if (this.detachTimer) clearTimeout(this.detachTimer);
     if (this.checkTimer) clearTimeout(this.checkTimer);
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.quietTimer) clearTimeout(this.quietTimer);
+    this.quietTimer = undefined;
     this.ackTimer = undefined;
     this.detachTimer = undefined;
     this.checkTimer = undefined;
@@ -630,6 +647,8 @@ export class Session extends Duplex {
     for (const path of this.flowpaths.values()) {
       if (path.state !== 'open') continue;
       path.send({ type: 'ack', ack, window });
+      const rx = this.receipts.get(path);
+      if (rx) rx.acked = ack;
       sent = true;
     }
     if (sent) this.noteAckSent(ack, window);
@@ -659,6 +678,7 @@ export class Session extends Duplex {
     const rx = this.receipts.get(path);
     if (!rx) return;
     rx.received += bytes;
+    this.noteArrival();
     const threshold = this.flowpaths.size > 1 ? PATH_ACK_BYTES_MULTI : PATH_ACK_BYTES_SINGLE;
     if (rx.received - rx.reported >= threshold) this.sendPathAck(path, rx);
     else if (!rx.timer) {
@@ -678,7 +698,31 @@ export class Session extends Duplex {
     const window = this.receiveWindow;
     path.send({ type: 'path-ack', ack, window, pathReceived: rx.received });
     rx.reported = rx.received;
+    rx.acked = ack;
     this.noteAckSent(ack, window);
+  }
+
+  /** Data arrived: once the flowpaths go quiet, every one learns our acknowledgment. */
+  private noteArrival(): void {
+    this.lastArrivalAt = performance.now();
+    if (this.quietTimer || this.flowpaths.size < 2) return;
+    const check = () => {
+      const idle = performance.now() - this.lastArrivalAt;
+      if (idle < QUIET_ACK_MS) {
+        this.quietTimer = setTimeout(check, QUIET_ACK_MS - idle);
+        this.quietTimer.unref();
+        return;
+      }
+      this.quietTimer = undefined;
+      const ack = this.received;
+      for (const [path, rx] of this.receipts) {
+        if (path.state !== 'open' || rx.acked >= ack) continue;
+        path.send({ type: 'ack', ack, window: this.receiveWindow });
+        rx.acked = ack;
+      }
+    };
+    this.quietTimer = setTimeout(check, QUIET_ACK_MS);
+    this.quietTimer.unref();
   }
 
   /** The peer has everything before `ack` and may take bytes up to ack + window. */
@@ -826,6 +870,9 @@ export class Session extends Duplex {
     if (this.state === 'closed') return;
     this.emit('path-down', info, reason);
     const open = [...this.flowpaths.values()].filter((p) => p.state === 'open');
+    // Whatever acknowledgment or window update went out on it may be lost: say it again,
+    // before PATH_STATUS, so the peer re-sends from what we have.
+    if (open.length > 0) this.sendAck();
     if (this.role === 'client' && current && !this.droppingAll) {
       // The server may not learn of the close from TCP (no FIN leaves an address that
       // vanished): tell it on every surviving flowpath, so that it re-sends what was in
@@ -834,8 +881,6 @@ export class Session extends Duplex {
       for (const p of open) p.send(frame);
     }
     if (open.length > 0) {
-      // Whatever acknowledgment or window update went out on it may be lost: say it again.
-      this.sendAck();
       this.pump();
       return;
     }

@@ -95,6 +95,49 @@ test('rate estimator: steady delivery gives its rate; a short idle spell does no
   assert.ok(Math.abs((r.rate(2000) ?? 0) - 500) < 1, String(r.rate(2000)));
 });
 
+test('rate estimator: a burst of reports after a wait is not taken for the rate over a two-RTT span', () => {
+  // 1 MB/s reported every 5 ms, then a TCP loss: nothing for 160 ms (two RTTs of an 80 ms
+  // path), then what arrived meanwhile within 5 ms (ten reports of 16 KB), then steady again.
+  const feed = (r: RateEstimator, spanMs: number) => {
+    let total = 0;
+    let t = 0;
+    for (; t < 500; t += 5) {
+      total += 5 * 1000;
+      r.onDelivered(total, t, spanMs);
+    }
+    t += 160;
+    for (let i = 0; i < 10; i++, t += 0.5) {
+      total += 16_000;
+      r.onDelivered(total, t, spanMs);
+    }
+    for (let end = t + 100; t < end; t += 5) {
+      total += 5 * 1000;
+      r.onDelivered(total, t, spanMs);
+    }
+    return t;
+  };
+  const short = new RateEstimator({ windowMs: 1000, spanMs: 20 });
+  const at = feed(short, 0);
+  assert.ok((short.rate(at) ?? 0) > 5000, `20 ms span: the burst reads as ${short.rate(at)}`);
+  const long = new RateEstimator({ windowMs: 1000, spanMs: 20 });
+  feed(long, 160);
+  const rate = long.rate(at) ?? 0;
+  assert.ok(rate > 900 && rate < 1200, `two-RTT span: ${rate} bytes/ms`);
+});
+
+test('rate estimator: reports far more often than the span still give a rate', () => {
+  // 50 MB/s reported every 0.1 ms (every 5 KB), measured over 100 ms: far more reports per
+  // span than the estimator keeps points.
+  const r = new RateEstimator({ windowMs: 1000, spanMs: 20 });
+  let total = 0;
+  for (let i = 1; i <= 3000; i++) {
+    total += 5000;
+    r.onDelivered(total, i / 10, 100);
+  }
+  const rate = r.rate(300) ?? 0;
+  assert.ok(Math.abs(rate - 50_000) < 500, `rate ${rate}`);
+});
+
 test('replay window: each counter once, out of order within the window, never too old', () => {
   const w = new ReplayWindow(64);
   assert.equal(w.accept(0), false, 'counter 0 is never valid');

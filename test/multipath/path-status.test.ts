@@ -174,3 +174,53 @@ test('the roles follow the client when it goes back to aggregate', async (t) => 
   while (schedulerOf(rig.peer) !== 'aggregate') await once(rig.peer, 'path-role');
   assert.equal(schedulerOf(rig.peer), 'aggregate');
 });
+
+test('best-path: when the busy path stalls, the server re-sends nothing the client already has', async (t) => {
+  // Only the busy path carries acknowledgments while data flows, and its last ones are lost
+  // in the stall: the client tells the idle path once data stops arriving (30 ms), so the
+  // server's re-send starts at the client's first missing byte, not at an older report.
+  const size = 8 * 1024 * 1024;
+  const seed = 'path-status-quiet-ack';
+  const rig = await multipathRig(
+    t,
+    [
+      { rateBitsPerSec: 20 * Mbit, delayMs: 10 },
+      { rateBitsPerSec: 8 * Mbit, delayMs: 20 },
+    ],
+    { scheduler: 'best-path', client: slowVerdict, server: slowVerdict },
+  );
+  await rig.paths(2);
+  const busy = rig.links[0];
+  assert.ok(busy);
+  const busyId = pathThrough(rig, 0).pathId;
+  const suspected = new Promise<{ sent: number; lost: number; received: number }>((resolve) =>
+    rig.peer.on('path-suspect', (p: FlowpathInfo) => {
+      if (p.pathId !== busyId) return;
+      // In the same turn as the re-send was queued: what the server re-sends, against what
+      // the client got on that path (final: nothing crosses the stalled link any more).
+      const now = rig.peer.paths.find((x) => x.pathId === busyId);
+      const client = rig.client.paths.find((x) => x.pathId === busyId);
+      resolve({
+        sent: now?.sentBytes ?? 0,
+        lost: now?.lostBytes ?? 0,
+        received: client?.receivedBytes ?? 0,
+      });
+    }),
+  );
+  let stalled = false;
+  const got = readAll(rig.client, (bytes) => {
+    if (!stalled && bytes >= size * 0.3) {
+      stalled = true;
+      busy.stall();
+    }
+  });
+  void writeContent(rig.peer, seed, size);
+  const s = await suspected;
+  assert.ok(s.lost > 0, 'the busy path had bytes in flight');
+  // At most what it lacks: less when some of it came by the other path (a copy).
+  assert.ok(
+    s.lost <= s.sent - s.received,
+    `re-sent ${s.lost} bytes; the client lacked ${s.sent - s.received} of the ${s.sent} sent on the path`,
+  );
+  assert.deepEqual(await got, { length: size, sha256: contentSha256(seed, size) });
+});

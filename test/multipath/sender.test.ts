@@ -148,6 +148,93 @@ test('a path silent with bytes in flight is suspect after max(200 ms, 2 RTT + 40
   ]);
 });
 
+test('while a path is suspect the survivor keeps to its cap; re-sent bytes go first, in small frames', () => {
+  const size = 16 * 1024 * 1024;
+  const { sender, advance } = rig('aggregate', size);
+  const a = new FakePath(1, 20);
+  const b = new FakePath(2, 80);
+  sender.addPath(a, 0);
+  sender.addPath(b, 0);
+  // Both deliver at their pace (A 2.5 MB/s, B 1 MB/s) for a second: rates measured.
+  let aGot = 0;
+  let bGot = 0;
+  const deliverB = () => {
+    bGot = Math.min(b.sent, bGot + 10 * 1000);
+    sender.onPathAck(2, bGot);
+  };
+  for (let t = 0; t < 1000; t += 10) {
+    sender.pump(0, size, undefined);
+    advance(10);
+    aGot = Math.min(a.sent, aGot + 10 * 2500);
+    sender.onPathAck(1, aGot);
+    deliverB();
+  }
+  // A goes silent with bytes in flight; B keeps delivering until A is suspect.
+  assert.ok(a.sent > aGot, 'A has bytes in flight');
+  const aFrom = aGot;
+  for (let t = 0; t < 250 && !sender.stats(1)?.suspect; t += 10) {
+    advance(10);
+    deliverB();
+    sender.check(0);
+  }
+  assert.equal(sender.stats(1)?.suspect, true, 'A is suspect');
+  const before = b.frames.length;
+  sender.pump(0, size, undefined);
+  const stB = sender.stats(2);
+  assert.ok(stB);
+  assert.ok(
+    stB.inflightBytes <= stB.capBytes + 8 * 1024,
+    `B holds ${stB.inflightBytes} with a cap of ${stB.capBytes}`,
+  );
+  // A's undelivered ranges, by their place in A's own byte count.
+  let pathAt = 0;
+  const lost: [number, number][] = [];
+  for (const f of a.frames) {
+    if (pathAt + f.length > aFrom) lost.push([f.seq, f.seq + f.length]);
+    pathAt += f.length;
+  }
+  const fresh = b.frames.slice(before);
+  assert.ok(fresh.length > 0, 'B got more to send');
+  assert.equal(fresh[0]?.seq, lost[0]?.[0], 'the oldest byte A held goes first');
+  const resent = fresh.filter((f) => lost.some(([s, e]) => f.seq >= s && f.seq < e));
+  assert.ok(resent.length > 0);
+  for (const f of resent) assert.ok(f.length <= 8 * 1024, `re-sent frame of ${f.length}`);
+});
+
+test('a path removed with one left: its bytes go again on the survivor in small frames first', () => {
+  const { sender } = rig('aggregate', 2 * 1024 * 1024);
+  const a = new FakePath(1, 10);
+  const b = new FakePath(2, 40);
+  sender.addPath(a, 0);
+  sender.addPath(b, 0);
+  sender.pump(0, 2 * 1024 * 1024, undefined);
+  const lost = a.ranges();
+  a.isOpen = false;
+  sender.removePath(1, 0);
+  sender.onPathAck(2, b.sent);
+  const before = b.frames.length;
+  sender.pump(0, 2 * 1024 * 1024, undefined);
+  // The survivor keeps to its cap until the re-send is through: no burst into its socket.
+  const held = sender.stats(2);
+  assert.ok(held && held.inflightBytes <= held.capBytes + 8 * 1024, JSON.stringify(held));
+  for (let i = 0; i < 100 && b.sent < 2 * 1024 * 1024; i++) {
+    sender.onPathAck(2, b.sent);
+    sender.pump(0, 2 * 1024 * 1024, undefined);
+  }
+  const lostSeqs = lost.map(([s, e]) => [s, e] as const);
+  const resent = b.frames
+    .slice(before)
+    .filter((f) => lostSeqs.some(([s, e]) => f.seq >= s && f.seq < e));
+  const bytes = resent.reduce((n, f) => n + f.length, 0);
+  assert.equal(
+    bytes,
+    lost.reduce((n, [s, e]) => n + e - s, 0),
+    'all of it, once',
+  );
+  for (const f of resent) assert.ok(f.length <= 8 * 1024, `re-sent frame of ${f.length}`);
+  assert.equal(b.frames[before]?.seq, lost[0]?.[0], 'the oldest lost byte goes first');
+});
+
 test('FIN is sent once after the last byte, and again on another path if its path dies', () => {
   const { sender, output } = rig('aggregate', 1000);
   const fin = output.endSeq;

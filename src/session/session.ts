@@ -165,9 +165,6 @@ export class Session extends Duplex {
     this.sender.onSuspect = (pathId, suspect) => {
       const path = this.flowpaths.get(pathId);
       if (path) this.emit(suspect ? 'path-suspect' : 'path-recovered', this.pathInfo(path));
-      // Its bytes wait to be re-sent. A check made inside pump() found it, and nothing else
-      // may pump soon: an idle survivor (best-path's) brings no acknowledgments.
-      if (suspect) queueMicrotask(() => this.pump());
     };
     this.on('newListener', (event) => {
       if (event === 'path-stats') queueMicrotask(() => this.armStats());

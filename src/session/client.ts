@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { RoamError } from '../errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isRoamError, RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode, type HelloFrame, type WelcomeFrame } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
@@ -134,6 +135,8 @@ class ClientDriver {
   private readonly pairs = new Map<string, PathPair>();
   /** Addresses the server advertised (ADDRESSES). */
   private advertised: Endpoint[] = [];
+  /** Aborted when the session closes: cuts the wait between tries of the first flowpath. */
+  private readonly stopping = new AbortController();
 
   private get localAddress(): string | undefined {
     return this.locals[0];
@@ -439,7 +442,39 @@ class ClientDriver {
     this.kick(true);
   }
 
+  /**
+   * Establishes the session: the first flowpath, HELLO mode new with early data, WELCOME.
+   * A flowpath that closes before WELCOME (reset, a server restarting) is replaced, every
+   * retryIntervalMs until connectTimeoutMs has passed, and the early bytes go again on the
+   * new one; a refusal (an ERROR from the server) or a failed connect ends it at once.
+   */
   async open(): Promise<void> {
+    const deadline = performance.now() + this.opts.connectTimeoutMs;
+    // One client half for every try: a server can tell a retry from a new session.
+    const clientHalf = randomBytes(8);
+    for (;;) {
+      let outcome: 'established' | 'lost';
+      try {
+        outcome = await this.openFirst(clientHalf);
+      } finally {
+        // A try that failed leaves its early bytes to the next (or to nobody).
+        if (this.session.state === 'connecting') this.session.abandonEarly();
+      }
+      if (outcome === 'established') return;
+      const wait = this.opts.retryIntervalMs;
+      if (this.session.destroyed || performance.now() + wait >= deadline)
+        throw new RoamError(
+          'ROAM_HANDSHAKE_FAILED',
+          `the first flowpath closed before WELCOME, again until connectTimeoutMs (${this.opts.connectTimeoutMs} ms)`,
+        );
+      await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      if (this.session.destroyed)
+        throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
+  }
+
+  /** One try at the first flowpath: 'lost' when it closed before WELCOME (worth another). */
+  private async openFirst(clientHalf: Buffer): Promise<'established' | 'lost'> {
     const { socket, endpoint: target } = this.dial
       ? await this.dial((to, ms, signal) =>
           connectSocket(
@@ -463,25 +498,49 @@ class ClientDriver {
             this.pinnedKey,
           ),
         }));
+    if (this.session.destroyed) {
+      socket.destroy();
+      throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
     const path = new Flowpath(socket, this.opts);
     const share = newKeyShare();
     const clientNonce = nonce();
-    const clientHalf = randomBytes(8);
     const control = await this.control?.address(socket.localAddress);
-    path.send({
-      type: 'hello',
-      mode: 'new',
-      pathId: 0,
-      connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
-      nonce: clientNonce,
-      keyShare: share.publicKey,
-      counter: 0,
-      received: 0,
-      recvWindow: this.session.receiveWindow,
-      controlAddr: control ?? null,
-      proof: Buffer.alloc(32),
-    });
-    const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    // HELLO and the early data leave together, in one segment when they fit.
+    socket.cork();
+    try {
+      path.send({
+        type: 'hello',
+        mode: 'new',
+        pathId: 0,
+        connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
+        nonce: clientNonce,
+        keyShare: share.publicKey,
+        counter: 0,
+        received: 0,
+        recvWindow: this.session.receiveWindow,
+        controlAddr: control ?? null,
+        proof: Buffer.alloc(32),
+      });
+      this.session.beginEarly(path);
+    } finally {
+      socket.uncork();
+    }
+    let welcome;
+    try {
+      welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    } catch (err) {
+      // Closed without a word (no ERROR, no timeout): the connection broke, not the server
+      // refusing us. The early bytes are still in the output buffer: try again.
+      if (isRoamError(err, 'ROAM_HANDSHAKE_FAILED') && !this.session.destroyed) {
+        rootLogger().debug(
+          { err: (err as Error).message },
+          'first flowpath lost before WELCOME: trying again',
+        );
+        return 'lost';
+      }
+      throw err;
+    }
     if (welcome.type !== 'welcome' || !welcome.connId.subarray(0, 8).equals(clientHalf)) {
       path.fail('bad welcome', {
         code: ErrorCode.PROTOCOL,
@@ -514,12 +573,17 @@ class ClientDriver {
         'key confirmation failed: the server derived another secret',
       );
     }
+    if (this.session.destroyed) {
+      path.close('the session was closed while connecting');
+      throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
     this.current = { host: target.host, port: target.port };
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
     this.pairOf(target.localAddress ?? this.localAddress, this.current).pathId = 0;
     this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+    return 'established';
   }
 
   /** Where the next attempt goes; attempts after a move try each local address in turn. */
@@ -629,6 +693,7 @@ class ClientDriver {
   }
 
   private stop(): void {
+    this.stopping.abort();
     this.migrating = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;

@@ -57,6 +57,13 @@ export const PATH_STATUS_LENGTH = 8;
 export const MAX_ADDRESSES = 16;
 
 /**
+ * Early data: bytes of the client's stream it may send after HELLO mode new and before
+ * WELCOME (sequence numbers 0 .. INITIAL_WINDOW - 1, plus a FIN right after them). Every
+ * server takes at least this much (its input buffer is never smaller).
+ */
+export const INITIAL_WINDOW = 64 * 1024;
+
+/**
  * HELLO mode byte: 0 opens a new session; 1 attaches a flowpath to an existing session that
  * has no other flowpath left at the client (a resume: the server drops any it still holds);
  * 2 adds a flowpath next to the live ones (version 2).

@@ -30,6 +30,7 @@ export {
   HEADER_LENGTH,
   type HelloFrame,
   HelloMode,
+  INITIAL_WINDOW,
   MAX_ADDRESSES,
   MAX_CONTROL_BODY,
   MAX_DATA_BODY,

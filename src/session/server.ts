@@ -231,6 +231,8 @@ export class RoamServer extends EventEmitter<{
     });
     session.establish(connId, secret);
     session.peerControl = hello.controlAddr;
+    // The client will add flowpaths: what they can carry of the first answer waits for them.
+    session.expectMultipath = hello.multipath === true;
     const proof = attachProof(secret, 'server', {
       connId,
       pathId: hello.pathId,

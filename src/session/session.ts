@@ -184,6 +184,20 @@ export class Session extends Duplex {
     if (this.role === 'server' && path) path.send({ type: 'addresses', addresses });
   }
 
+  /**
+   * More flowpaths are expected: the client has several local addresses, or (at the server)
+   * its HELLO said so (MULTIPATH). The first flowpath is then paced as if the others were
+   * there already, so that what they could carry of a short transfer waits for them rather
+   * than queueing behind the first (issue 4's 1 MB row).
+   */
+  get expectMultipath(): boolean {
+    return this.sender.holdBack;
+  }
+
+  set expectMultipath(on: boolean) {
+    this.sender.holdBack = on;
+  }
+
   /** The scheduler in use. */
   get scheduler(): SchedulerName {
     return this.sender.scheduler.name;

@@ -34,6 +34,11 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** DATA flags bit 0: the end of this direction's stream; FIN takes one sequence number. */
 export const FLAG_FIN = 0x01;
+/**
+ * HELLO flags bit 0, mode new only: the client will open more flowpaths to this session
+ * (it has several local addresses), so the server paces the first one as if they were there.
+ */
+export const FLAG_MULTIPATH = 0x01;
 
 export const HEADER_LENGTH = 6;
 /** Largest DATA payload: 1 MiB. */
@@ -89,6 +94,8 @@ export interface HelloFrame {
   recvWindow: number;
   /** The client's UDP control socket, for server mobility; null when it has none. */
   controlAddr: Addr | null;
+  /** Mode new: more flowpaths will follow (flags bit 0, FLAG_MULTIPATH). Absent: false. */
+  multipath?: boolean;
   /** 32 bytes; zeros in new mode. */
   proof: Buffer;
 }

@@ -25,6 +25,7 @@ export {
   DATA_FIXED_LENGTH,
   type ErrorFrame,
   FLAG_FIN,
+  FLAG_MULTIPATH,
   type Frame,
   FrameType,
   HEADER_LENGTH,

@@ -6,7 +6,8 @@
 //   client ── pc 12 Mbit/s RTT 40 ms ──┘   (pc in setting 2 only)
 //
 // Rows, per download size (64 KB, 1 MB, 10 MB, 100 MB; each a new connection or session,
-// timed from connect() to the last byte at the application, median of several):
+// the request written right after connect(), timed from connect() to the last byte at the
+// application, median of several after one untimed warm-up download below 10 MB):
 //   TCP best path   one TCP connection bound to the fastest path (pa)
 //   MPTCP           the same program under `mptcpize run`, in-kernel path manager with one
 //                   `subflow` endpoint per extra path on the client (LAB-NOTES' recipe)

@@ -117,8 +117,15 @@ export async function timedDownloads(
   sizes: number[],
   repeat: number,
   timeoutMs: number,
+  /** Untimed downloads of each size first (the same for every contender). */
+  warmup = 0,
 ): Promise<Trial[]> {
-  const client = startClient(mp, c, 'get', port, { ...clientOptions(mp, c), sizes, repeat });
+  const client = startClient(mp, c, 'get', port, {
+    ...clientOptions(mp, c),
+    sizes,
+    repeat,
+    warmup,
+  });
   try {
     const end = await client.waitFor((e) => e.event === 'done' || e.event === 'error', {
       timeoutMs,

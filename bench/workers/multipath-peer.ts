@@ -6,8 +6,11 @@
 //   serve KIND HOST PORT OPTIONS   answers each request line "SIZE\n" with SIZE bytes of the
 //                                  pattern, then ends its side. {"event":"listening"}
 //   get KIND HOST PORT OPTIONS     downloads each of OPTIONS.sizes OPTIONS.repeat times, one new
-//                                  connection (or session) per download, timed from connect()
-//                                  to the last byte at the application:
+//                                  connection (or session) per download, the request written
+//                                  right after connect() as a user writes
+//                                  `connect(...).write(req)` (net.Socket holds it until the
+//                                  handshake, roam sends it as early data), timed from
+//                                  connect() to the last byte at the application:
 //                                  {"event":"trial","size","ms","connectMs","ok"} then "done"
 //   stream KIND HOST PORT OPTIONS  one download of OPTIONS.size; {"event":"progress","bytes"}
 //                                  every OPTIONS.progressMs; every pause between reads longer
@@ -15,7 +18,8 @@
 //                                  Stdin `add ADDR` adds a flowpath from ADDR (roam).
 //
 // OPTIONS (JSON): localAddress (tcp: bind, i.e. pick the path), localAddresses and
-// maxFlowpaths (roam client),
+// maxFlowpaths (roam client), warmup (get: untimed downloads of each size before the timed
+// ones, so that every contender is measured warm, not while its code is compiled),
 // scheduler (roam, both ends: the sender's decides), session (roam session options), sizes,
 // repeat, size, progressMs, gapMs; mobility ({mode, intervalMs}: a roam stream client runs
 // under a mobility manager with that address watcher, as docs/mobility.md tells users to:
@@ -56,6 +60,7 @@ interface Options {
   session?: Record<string, unknown>;
   sizes?: number[];
   repeat?: number;
+  warmup?: number;
   size?: number;
   progressMs?: number;
   gapMs?: number;
@@ -249,7 +254,8 @@ async function download(size: number, onOpen?: (d: Download) => void): Promise<R
     d.stream.once('end', () =>
       bytes < size ? reject(new Error(`ended after ${bytes} of ${size} bytes`)) : resolve(),
     );
-    d.connected.then(() => d.stream.write(`${size}\n`), reject);
+    d.connected.catch(reject);
+    d.stream.write(`${size}\n`);
     d.stream.on('data', (chunk: Buffer) => {
       const now = monoMs();
       if (last && now - last > gapMs) gaps.push([last, now]);
@@ -277,6 +283,10 @@ async function get(): Promise<void> {
   const sizes = options.sizes ?? [];
   const repeat = options.repeat ?? 1;
   for (const size of sizes) {
+    for (let i = 0; i < (options.warmup ?? 0); i++) {
+      const r = await download(size);
+      if (!r.ok) throw new Error(`warm-up download of ${size} bytes was corrupt`);
+    }
     for (let i = 0; i < repeat; i++) {
       const r = await download(size);
       say('trial', { size, i, ms: r.ms, connectMs: r.connectMs, bytes: r.bytes, ok: r.ok });

@@ -80,8 +80,13 @@ interface PathState {
   corked: boolean;
 }
 
-/** Bytes a path with no measurement yet may hold in flight. */
-const INITIAL_CAP = 256 * 1024;
+/**
+ * Bytes a path with no measurement yet may hold in flight, and its first rate guess per RTT
+ * (msocket: small chunks in proportion to 1/RTT until estimates exist). About what a new TCP
+ * connection delivers in its first round trips of slow start: a path that joins a short
+ * transfer late gets no more than it can deliver before the others finish.
+ */
+const INITIAL_CAP = 64 * 1024;
 const CAP_FLOOR = 64 * 1024;
 /** Slack for the peer's report granularity (it reports every 16 KiB or 5 ms). */
 const CAP_SLACK = 32 * 1024;
@@ -95,6 +100,10 @@ const DEFAULT_RTT_MS = 100;
  * the re-send.
  */
 const RESEND_CHUNK = 8 * 1024;
+/** Bytes a path delivers before its measured rate alone is trusted (see #rate). */
+const TRUSTED_AFTER = 4 * INITIAL_CAP;
+/** The chunk a slower path is offered when a whole one would arrive too late. */
+const SMALL_CHUNK = 16 * 1024;
 /** In-flight cap: rate × (CAP_GAIN × lowest RTT + queueMs). */
 const CAP_GAIN = 1;
 
@@ -108,6 +117,11 @@ export class MultipathSender {
   readonly #o: Required<SenderOptions>;
   /** Called when a path turns suspect or healthy again. */
   onSuspect: (id: number, suspect: boolean) => void = () => undefined;
+  /**
+   * More paths are coming: a lone path gets only its cap in flight, as with several, and
+   * the rest waits in the output buffer for them instead of queueing behind the first.
+   */
+  holdBack = false;
 
   constructor(output: SendBuffer, scheduler: Scheduler, opts: SenderOptions) {
     this.output = output;
@@ -307,14 +321,18 @@ export class MultipathSender {
       const finPending = finSeq !== undefined && this.sendNext === finSeq;
       const backlog = resendBytes + fresh + (finPending ? 1 : 0);
       if (backlog === 0) break;
-      const id = this.scheduler.pick(views, Math.min(chunk, backlog), backlog, now);
+      let want = chunk;
+      let id = this.scheduler.pick(views, Math.min(want, backlog), backlog, now);
+      if (id === undefined && multi && want > SMALL_CHUNK) {
+        // No path delivers a whole chunk in time; a slower one may still carry a small one
+        // before the faster ones are done (msocket: small chunks while estimates are low).
+        want = SMALL_CHUNK;
+        id = this.scheduler.pick(views, Math.min(want, backlog), backlog, now);
+      }
       const st = id === undefined ? undefined : this.#paths.get(id);
       if (!st) break;
       const view = views.find((v) => v.id === id) as PathView;
-      const size = Math.max(
-        1,
-        Math.floor(Math.min(chunk, multi ? view.cap - view.inflight : chunk)),
-      );
+      const size = Math.max(1, Math.floor(Math.min(want, multi ? view.cap - view.inflight : want)));
       // Resent bytes fill the receiver's gap: small pieces, so the first arrives soonest.
       const again = resendBytes > 0 ? this.#resend.take(Math.min(size, RESEND_CHUNK)) : undefined;
       if (again) {
@@ -445,8 +463,12 @@ export class MultipathSender {
 
   #rate(st: PathState, now: number): number {
     const measured = st.rate.rate(now);
-    if (measured !== undefined && measured > 0) return measured;
-    return INITIAL_CAP / Math.max(1, st.link.minRttMs() ?? DEFAULT_RTT_MS);
+    const guess = INITIAL_CAP / Math.max(1, st.link.minRttMs() ?? DEFAULT_RTT_MS);
+    if (measured === undefined || measured <= 0) return guess;
+    // A young path measures its slow start and what little it was given, not what it can
+    // do: until it has delivered a few initial windows the guess is its floor, or a path
+    // that joins a short transfer late would never be given enough to show its rate.
+    return st.ledger.delivered < TRUSTED_AFTER ? Math.max(measured, guess) : measured;
   }
 
   #cap(st: PathState, now: number): number {
@@ -462,9 +484,10 @@ export class MultipathSender {
    * at its own pace instead of a burst into its socket that overflows its bottleneck queue
    * (a loss there would stall the very bytes the receiver waits for). A single path is not
    * capped otherwise: its TCP alone sets the pace (a cap measured from delayed reports would
-   * cost throughput).
+   * cost throughput). With holdBack (more paths are coming), the lone first one is capped too.
    */
   #capped(): boolean {
+    if (this.holdBack) return true;
     let open = 0;
     for (const st of this.#paths.values()) if (st.link.open()) open++;
     return open > 1 || (open === 1 && !this.#resend.empty);

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import { RoamError } from '../errors.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { isRoamError, RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import { ErrorCode, type HelloFrame, type WelcomeFrame } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
@@ -134,6 +135,14 @@ class ClientDriver {
   private readonly pairs = new Map<string, PathPair>();
   /** Addresses the server advertised (ADDRESSES). */
   private advertised: Endpoint[] = [];
+  /**
+   * TCP connections of the other local addresses' flowpaths, opened while the first
+   * flowpath's handshake runs (by pair key): their HELLO add goes out as soon as WELCOME
+   * gives the session, not one TCP handshake later. Unclaimed ones are closed.
+   */
+  private readonly preconnects = new Map<string, Promise<Socket>>();
+  /** Aborted when the session closes: cuts the wait between tries of the first flowpath. */
+  private readonly stopping = new AbortController();
 
   private get localAddress(): string | undefined {
     return this.locals[0];
@@ -156,6 +165,8 @@ class ClientDriver {
     ) => Promise<{ socket: Socket; endpoint: Endpoint }>,
   ) {
     if (useControl) this.control = new ClientControl(session, (to) => this.serverMoved(to));
+    // More flowpaths will join the first: pace it, and say so in HELLO for the server's side.
+    session.expectMultipath = maxFlowpaths > 1 && locals.filter((l) => l !== undefined).length > 1;
     session.on('migrating', () => this.startMigration());
     session.once('close', () => this.stop());
     session.on('peer-addresses', (list: Endpoint[]) => {
@@ -164,7 +175,11 @@ class ClientDriver {
     });
     // After the frames that came with WELCOME (ADDRESSES, usually in the same read): the
     // pairing depends on the server's addresses.
-    const later = () => setImmediate(() => this.ensurePaths());
+    const later = () =>
+      setImmediate(() => {
+        this.ensurePaths();
+        this.dropPreconnects();
+      });
     session.on('connect', later);
     session.on('migrated', later);
     session.on('path-down', (info: FlowpathInfo) => this.onPathDown(info.pathId));
@@ -179,7 +194,7 @@ class ClientDriver {
   // ---- multipath: one flowpath per (local address, server address) pair -------------------
 
   private pairOf(local: string | undefined, remote: Endpoint, explicit = false): PathPair {
-    const key = `${local ?? '*'}>${remote.host}:${remote.port}`;
+    const key = pairKey(local, remote);
     let pair = this.pairs.get(key);
     if (!pair) {
       pair = {
@@ -315,19 +330,10 @@ class ClientDriver {
   /** Opens one more flowpath next to the live ones: HELLO mode add with a new path id. */
   private async addFlowpath(local: string | undefined, remote: Endpoint): Promise<FlowpathInfo> {
     const target = { host: remote.host, port: remote.port, localAddress: local };
-    let tracked: Socket | undefined;
-    const socket = await connectSocket(
-      this.factory,
-      target,
-      this.opts.connectTimeoutMs,
-      this.pinnedKey,
-      (created) => {
-        tracked = created;
-        this.attempts.set(created, target);
-      },
-    ).finally(() => {
-      if (tracked) this.attempts.delete(tracked);
-    });
+    const key = pairKey(local, remote);
+    const early = this.preconnects.get(key);
+    this.preconnects.delete(key);
+    const socket = await (early ?? this.connectTracked(target));
     if (this.session.state !== 'open') {
       socket.destroy();
       throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the session is no longer open');
@@ -343,6 +349,60 @@ class ClientDriver {
     const info = this.session.paths.find((p) => p.pathId === pathId);
     if (!info) throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the flowpath closed at once');
     return info;
+  }
+
+  /** A TCP connection for a flowpath, in `attempts` while it connects (stop() ends it). */
+  private async connectTracked(target: Endpoint): Promise<Socket> {
+    let tracked: Socket | undefined;
+    return connectSocket(
+      this.factory,
+      target,
+      this.opts.connectTimeoutMs,
+      this.pinnedKey,
+      (created) => {
+        tracked = created;
+        this.attempts.set(created, target);
+      },
+    ).finally(() => {
+      if (tracked) this.attempts.delete(tracked);
+    });
+  }
+
+  /**
+   * While the first flowpath (to `first`) does its handshake, connects from every other
+   * local address to the same server address: the pairs ensurePaths() will most likely want
+   * (it may pair them with advertised addresses instead; those go unused and are closed).
+   */
+  private preconnect(first: Endpoint): void {
+    if (this.maxFlowpaths < 2) return;
+    let budget = this.maxFlowpaths - 1;
+    const firstLocal = first.localAddress ?? this.localAddress;
+    for (const local of this.locals) {
+      if (budget <= 0) break;
+      if (local === undefined || local === firstLocal) continue;
+      if (isIP(local) !== isIP(first.host)) continue;
+      const remote = { host: first.host, port: first.port };
+      const key = pairKey(local, remote);
+      if (this.preconnects.has(key)) continue;
+      const pending = this.connectTracked({ ...remote, localAddress: local });
+      // Until a flowpath owns it nobody listens: a reset then must not be an uncaught error.
+      pending.then(
+        (socket) => socket.on('error', () => undefined),
+        () => undefined, // claimed later, or dropped; a failure shows there
+      );
+      this.preconnects.set(key, pending);
+      budget--;
+    }
+  }
+
+  /** Closes pre-opened connections nobody claimed. */
+  private dropPreconnects(): void {
+    for (const pending of this.preconnects.values())
+      void pending.then(
+        (socket) => socket.destroy(),
+        () => undefined,
+      );
+    this.preconnects.clear();
   }
 
   /**
@@ -439,7 +499,42 @@ class ClientDriver {
     this.kick(true);
   }
 
+  /**
+   * Establishes the session: the first flowpath, HELLO mode new with early data, WELCOME.
+   * A flowpath that closes before WELCOME (reset, a server restarting) is replaced, every
+   * retryIntervalMs until connectTimeoutMs has passed, and the early bytes go again on the
+   * new one; a refusal (an ERROR from the server) or a failed connect ends it at once.
+   */
   async open(): Promise<void> {
+    const deadline = performance.now() + this.opts.connectTimeoutMs;
+    // One client half for every try: a server can tell a retry from a new session.
+    const clientHalf = randomBytes(8);
+    for (;;) {
+      let outcome: 'established' | 'lost';
+      try {
+        outcome = await this.openFirst(clientHalf);
+      } finally {
+        // A try that failed leaves its early bytes to the next (or to nobody).
+        if (this.session.state === 'connecting') this.session.abandonEarly();
+      }
+      if (outcome === 'established') return;
+      const wait = this.opts.retryIntervalMs;
+      if (this.session.destroyed || performance.now() + wait >= deadline)
+        throw new RoamError(
+          'ROAM_HANDSHAKE_FAILED',
+          `the first flowpath closed before WELCOME, again until connectTimeoutMs (${this.opts.connectTimeoutMs} ms)`,
+        );
+      await delay(wait, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+      if (this.session.destroyed)
+        throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
+  }
+
+  /** One try at the first flowpath: 'lost' when it closed before WELCOME (worth another). */
+  private async openFirst(clientHalf: Buffer): Promise<'established' | 'lost'> {
+    // The CPU work of the handshake is done while TCP connects, not after.
+    const share = newKeyShare();
+    const clientNonce = nonce();
     const { socket, endpoint: target } = this.dial
       ? await this.dial((to, ms, signal) =>
           connectSocket(
@@ -454,34 +549,60 @@ class ClientDriver {
               }),
           ),
         )
-      : await this.target().then(async (endpoint) => ({
-          endpoint,
-          socket: await connectSocket(
+      : await this.target().then(async (endpoint) => {
+          const connecting = connectSocket(
             this.factory,
             endpoint,
             this.opts.connectTimeoutMs,
             this.pinnedKey,
-          ),
-        }));
+          );
+          if (isIP(endpoint.host) !== 0) this.control?.prepare(endpoint.host);
+          this.preconnect(endpoint);
+          return { endpoint, socket: await connecting };
+        });
+    if (this.dial) this.preconnect(target);
+    if (this.session.destroyed) {
+      socket.destroy();
+      throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
     const path = new Flowpath(socket, this.opts);
-    const share = newKeyShare();
-    const clientNonce = nonce();
-    const clientHalf = randomBytes(8);
     const control = await this.control?.address(socket.localAddress);
-    path.send({
-      type: 'hello',
-      mode: 'new',
-      pathId: 0,
-      connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
-      nonce: clientNonce,
-      keyShare: share.publicKey,
-      counter: 0,
-      received: 0,
-      recvWindow: this.session.receiveWindow,
-      controlAddr: control ?? null,
-      proof: Buffer.alloc(32),
-    });
-    const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    // HELLO and the early data leave together, in one segment when they fit.
+    socket.cork();
+    try {
+      path.send({
+        type: 'hello',
+        mode: 'new',
+        pathId: 0,
+        connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
+        nonce: clientNonce,
+        keyShare: share.publicKey,
+        counter: 0,
+        received: 0,
+        recvWindow: this.session.receiveWindow,
+        controlAddr: control ?? null,
+        proof: Buffer.alloc(32),
+        multipath: this.session.expectMultipath,
+      });
+      this.session.beginEarly(path);
+    } finally {
+      socket.uncork();
+    }
+    let welcome;
+    try {
+      welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+    } catch (err) {
+      // Closed without a word (no ERROR, no timeout): the connection broke, not the server
+      // refusing us. The early bytes are still in the output buffer: try again.
+      if (isRoamError(err, 'ROAM_HANDSHAKE_FAILED') && !this.session.destroyed) {
+        rootLogger().debug(
+          { err: (err as Error).message },
+          'first flowpath lost before WELCOME: trying again',
+        );
+        return 'lost';
+      }
+      throw err;
+    }
     if (welcome.type !== 'welcome' || !welcome.connId.subarray(0, 8).equals(clientHalf)) {
       path.fail('bad welcome', {
         code: ErrorCode.PROTOCOL,
@@ -514,12 +635,17 @@ class ClientDriver {
         'key confirmation failed: the server derived another secret',
       );
     }
+    if (this.session.destroyed) {
+      path.close('the session was closed while connecting');
+      throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');
+    }
     this.current = { host: target.host, port: target.port };
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
     this.pairOf(target.localAddress ?? this.localAddress, this.current).pathId = 0;
     this.session.adoptPath(path, welcome.received, welcome.recvWindow);
+    return 'established';
   }
 
   /** Where the next attempt goes; attempts after a move try each local address in turn. */
@@ -629,6 +755,8 @@ class ClientDriver {
   }
 
   private stop(): void {
+    this.stopping.abort();
+    this.dropPreconnects();
     this.migrating = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
@@ -637,6 +765,10 @@ class ClientDriver {
     this.control?.close();
     for (const pair of this.pairs.values()) if (pair.timer) clearTimeout(pair.timer);
   }
+}
+
+function pairKey(local: string | undefined, remote: Endpoint): string {
+  return `${local ?? '*'}>${remote.host}:${remote.port}`;
 }
 
 /** Leading bits two IPv4 addresses share (0 for anything else). */

@@ -21,6 +21,12 @@ export class ClientControl {
     private readonly onReconnect: (to: { host: string; port: number }) => void,
   ) {}
 
+  /** Starts binding for flowpaths to `host`'s family now, so that address() need not wait. */
+  prepare(host: string): void {
+    this.bound ??= this.bind(isIPv6(host) ? 'udp6' : 'udp4');
+    this.bound.catch(() => undefined); // address() reports a failure
+  }
+
   /** The address to advertise in HELLO: the flowpath's local address and our UDP port. */
   async address(localAddress: string | undefined): Promise<{ host: string; port: number } | null> {
     if (!localAddress) return null;

@@ -244,6 +244,11 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     if (this.state !== 'closed') this.socket.resume();
   }
 
+  /** Frames that arrived after the handshake's first frame and wait for the session. */
+  get heldFrames(): number {
+    return this.held.length;
+  }
+
   get reason(): string | undefined {
     return this.closeReason;
   }

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { RoamError } from '../errors.js';
+import { INITIAL_WINDOW } from '../wire/index.js';
 
 /** Where a flowpath connects: host and port, and optionally the local address to bind (a path). */
 export interface Endpoint {
@@ -46,7 +47,8 @@ export const defaultSessionOptions: Readonly<SessionOptions> = {
 
 const LIMITS: Record<keyof SessionOptions, [number, number]> = {
   outputBufferBytes: [64 * 1024, 1024 * 1024 * 1024],
-  inputBufferBytes: [64 * 1024, 1024 * 1024 * 1024],
+  // Never below the protocol's initial window: a client's early data must always fit.
+  inputBufferBytes: [INITIAL_WINDOW, 1024 * 1024 * 1024],
   maxFrameBytes: [1024, 1024 * 1024],
   keepaliveIntervalMs: [10, 3_600_000],
   deadAfterMs: [20, 86_400_000],

@@ -65,6 +65,11 @@ export class RoamServer extends EventEmitter<{
   >;
   private readonly sessions = new Map<string, SessionRecord>();
   private readonly expired = new Set<string>();
+  /**
+   * Sessions the client has not confirmed yet (see Session.peerConfirmed), by the client's
+   * half of the connection id: a retry of the same HELLO new replaces them.
+   */
+  private readonly unconfirmed = new Map<string, Session>();
   private readonly handshaking = new Set<Socket>();
   private listener: NetServer | undefined;
   private readonly control: ServerControl;
@@ -204,6 +209,7 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
+    this.supersede(hello.connId.subarray(0, 8).toString('hex'));
     if (this.sessions.size >= this.limits.maxSessions) {
       path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
       return;
@@ -225,6 +231,8 @@ export class RoamServer extends EventEmitter<{
     });
     session.establish(connId, secret);
     session.peerControl = hello.controlAddr;
+    // The client will add flowpaths: what they can carry of the first answer waits for them.
+    session.expectMultipath = hello.multipath === true;
     const proof = attachProof(secret, 'server', {
       connId,
       pathId: hello.pathId,
@@ -251,10 +259,13 @@ export class RoamServer extends EventEmitter<{
       });
       const record = { session, counters: new ReplayWindow() };
       this.sessions.set(session.id, record);
+      const half = connId.subarray(0, 8).toString('hex');
+      this.unconfirmed.set(half, session);
       this.control.track(session);
       session.on('migrating', () => this.enforceDetachedBound());
       session.once('close', () => {
         this.sessions.delete(session.id);
+        if (this.unconfirmed.get(half) === session) this.unconfirmed.delete(half);
         if (session.errored && (session.errored as RoamError).code === 'ROAM_SESSION_EXPIRED')
           this.remember(session.id);
       });
@@ -266,12 +277,42 @@ export class RoamServer extends EventEmitter<{
     this.emit('session', session);
   }
 
+  /**
+   * A HELLO new whose client half names a session the client never confirmed: the client
+   * lost its first flowpath before WELCOME and started over, sending its early data again on
+   * the new session. The old one ends (ROAM_SESSION_RESET at the application, like a TCP
+   * reset) so that those bytes are not taken as a second copy of the stream.
+   */
+  private supersede(half: string): void {
+    const old = this.unconfirmed.get(half);
+    if (!old) return;
+    this.unconfirmed.delete(half);
+    if (old.peerConfirmed) return;
+    old.destroy(
+      new RoamError(
+        'ROAM_SESSION_RESET',
+        `session ${old.id} was started over by its client before it confirmed WELCOME; its bytes go again on the new session`,
+      ),
+    );
+  }
+
   private sendAddresses(path: Flowpath): void {
     if (this.advertise.length > 0) path.send({ type: 'addresses', addresses: this.advertise });
   }
 
   private attach(path: Flowpath, hello: HelloFrame): void {
     const id = hello.connId.toString('hex');
+    // Early data belongs to HELLO mode new only. A client that attaches or adds a flowpath
+    // waits for WELCOME (the server's proof) before it sends anything on it; frames that came
+    // with its HELLO break the protocol. (Those that arrive after we answered cannot be told
+    // from frames sent after WELCOME; the proof was checked by then.)
+    if (path.heldFrames > 0) {
+      path.fail(`frames after HELLO ${hello.mode} before WELCOME`, {
+        code: ErrorCode.PROTOCOL,
+        reason: `no frame may follow HELLO ${hello.mode} before WELCOME (early data is for new sessions only)`,
+      });
+      return;
+    }
     const record = this.sessions.get(id);
     if (!record) {
       const expired = this.expired.has(id);
@@ -305,6 +346,8 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
+    // Its proof shows the client has the secret, hence our WELCOME.
+    session.peerConfirmed = true;
     const live = session.paths.filter((p) => p.state === 'open' && p.pathId !== hello.pathId);
     if (hello.mode === 'add' && live.length >= this.maxFlowpaths) {
       path.fail(`flowpath limit of session ${id}`, {

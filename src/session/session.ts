@@ -7,7 +7,13 @@ import {
   type SchedulerOptions,
 } from '../multipath/scheduler.js';
 import { MultipathSender, type SenderPath } from '../multipath/sender.js';
-import { type Addr, ErrorCode, type Frame, type PathStatusFrame } from '../wire/index.js';
+import {
+  type Addr,
+  ErrorCode,
+  type Frame,
+  INITIAL_WINDOW,
+  type PathStatusFrame,
+} from '../wire/index.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
 import type { SessionOptions } from './options.js';
 import { AnnouncedRoles, PeerRoles, roleOf } from './path-status.js';
@@ -25,6 +31,11 @@ import { SendBuffer } from './send-buffer.js';
  *   connecting ──establish()──▶ open ⇄ detached ──(detach timeout)──▶ closed
  *                                 │  (no flowpath)                       ▲
  *                                 └──(FIN sent and acked, FIN received)──┘ also destroy()
+ *
+ * While connecting, a client may have an early flowpath (beginEarly): its HELLO went out,
+ * WELCOME has not come back, and the first INITIAL_WINDOW bytes of the stream go on it
+ * already (early data). WELCOME makes it the first open flowpath (adoptPath); its loss before
+ * WELCOME (abandonEarly) puts every byte back to be sent on the next one.
  *
  * Close is a user-level FIN carried through the output buffer at the sequence number after
  * the last byte, so a move during closing still completes the close: the FIN is resent
@@ -139,6 +150,14 @@ export class Session extends Duplex {
   private readonly rolesChanged = new Set<number>();
   /** dropPaths() is closing every flowpath: none of them is removed on its own. */
   private droppingAll = false;
+  /** Client, connecting: the first flowpath, HELLO sent, WELCOME not yet received. */
+  private early: Flowpath | undefined;
+  /**
+   * Server: the client showed it has our WELCOME (a frame other than DATA, which may be
+   * early data, or an attach with its proof). Until then a HELLO new from the same client
+   * (its first flowpath broke before WELCOME, it started over) supersedes this session.
+   */
+  peerConfirmed = false;
 
   constructor(init: SessionInit) {
     super({
@@ -175,6 +194,20 @@ export class Session extends Duplex {
   advertise(addresses: { host: string; port: number }[]): void {
     const path = this.primary;
     if (this.role === 'server' && path) path.send({ type: 'addresses', addresses });
+  }
+
+  /**
+   * More flowpaths are expected: the client has several local addresses, or (at the server)
+   * its HELLO said so (MULTIPATH). The first flowpath is then paced as if the others were
+   * there already, so that what they could carry of a short transfer waits for them rather
+   * than queueing behind the first (issue 4's 1 MB row).
+   */
+  get expectMultipath(): boolean {
+    return this.sender.holdBack;
+  }
+
+  set expectMultipath(on: boolean) {
+    this.sender.holdBack = on;
   }
 
   /** The scheduler in use. */
@@ -411,6 +444,11 @@ export class Session extends Duplex {
     if (old && old !== path) old.close('replaced by a new flowpath with the same path id');
     const wasDetached = this.state === 'detached';
     const wasConnecting = this.state === 'connecting';
+    // The flowpath that carried early data is already the sender's: what it sent is in
+    // flight on this very connection, in order, so nothing is re-sent.
+    const wasEarly = this.early === path;
+    if (wasEarly) this.early = undefined;
+    else this.abandonEarly();
     // With no other flowpath alive this is a resume: everything the peer lacks goes again.
     const resume = ![...this.flowpaths.values()].some((p) => p !== path && p.state === 'open');
     path.open();
@@ -418,7 +456,7 @@ export class Session extends Duplex {
     this.receipts.set(path, { received: 0, reported: 0, timer: undefined, acked: 0 });
     path.on('frame', (frame) => this.onFrame(path, frame));
     queueMicrotask(() => path.deliverHeld());
-    path.on('drain', () => this.pump());
+    if (!wasEarly) path.on('drain', () => this.pump());
     path.once('closed', (reason) => this.onPathClosed(path, reason));
     try {
       this.acknowledge(peerReceived, peerWindow);
@@ -426,8 +464,10 @@ export class Session extends Duplex {
       path.fail('bad resume point', { code: ErrorCode.PROTOCOL, reason: (err as Error).message });
       return;
     }
-    if (resume) this.sender.reset(peerReceived);
-    this.sender.addPath(this.senderLink(path), this.peerAck);
+    if (!wasEarly) {
+      if (resume) this.sender.reset(peerReceived);
+      this.sender.addPath(this.senderLink(path), this.peerAck);
+    }
     this.state = 'open';
     if (this.detachTimer) clearTimeout(this.detachTimer);
     this.detachTimer = undefined;
@@ -440,6 +480,36 @@ export class Session extends Duplex {
     this.announceRoles();
     this.pump();
     this.sendAck();
+  }
+
+  /**
+   * Client: HELLO mode new went out on `path`; until WELCOME, the stream's first
+   * INITIAL_WINDOW bytes (and a FIN right after them) go on it as early data. The session
+   * does not read the path: the handshake does, and hands it over with adoptPath().
+   */
+  beginEarly(path: Flowpath): void {
+    if (this.role !== 'client' || this.state !== 'connecting' || this.early)
+      throw new RoamError('ROAM_BAD_INPUT', 'early data needs a connecting client session');
+    this.early = path;
+    this.peerWindowEdge = INITIAL_WINDOW;
+    this.sender.addPath(this.senderLink(path), 0);
+    path.on('drain', () => this.pump());
+    this.pump();
+  }
+
+  /**
+   * Client: the early flowpath is gone before WELCOME (closed, refused, timed out). Its
+   * bytes may or may not have reached a server, but no session took them: the next HELLO
+   * opens a new session, so the stream goes again from byte 0 (it is all still in the
+   * output buffer, as nothing was acknowledged).
+   */
+  abandonEarly(): void {
+    const path = this.early;
+    if (!path) return;
+    this.early = undefined;
+    this.sender.removePath(path.pathId, 0);
+    this.sender.reset(0);
+    this.peerWindowEdge = 0;
   }
 
   /**
@@ -506,6 +576,9 @@ export class Session extends Duplex {
       });
     }
     this.flowpaths.clear();
+    // The handshake waiting on it fails at once instead of at its timeout.
+    this.early?.close('session destroyed');
+    this.early = undefined;
     const pending = this.pendingWrite ?? this.pendingFinal;
     this.pendingWrite = undefined;
     this.pendingFinal = undefined;
@@ -523,7 +596,7 @@ export class Session extends Duplex {
 
   /** Sends what the flowpaths, the peer's window and the scheduler allow. */
   private pump(): void {
-    if (this.state !== 'open') return;
+    if (this.state !== 'open' && !(this.state === 'connecting' && this.early)) return;
     const ack = this.received;
     const window = this.receiveWindow;
     const sentBefore = this.sender.sendNext;
@@ -569,7 +642,8 @@ export class Session extends Duplex {
     return {
       id: path.pathId,
       writable: () => path.writable,
-      open: () => path.state === 'open',
+      // An early flowpath is still in its handshake, and already carries data.
+      open: () => path.state !== 'closed',
       sendData: (seq, payload, fin) =>
         path.send({
           type: 'data',
@@ -769,10 +843,12 @@ export class Session extends Duplex {
           break;
         }
         case 'ack':
+          this.peerConfirmed = true;
           this.acknowledge(frame.ack, frame.window);
           this.pump();
           break;
         case 'path-ack':
+          this.peerConfirmed = true;
           this.acknowledge(frame.ack, frame.window);
           this.sender.onPathAck(path.pathId, frame.pathReceived);
           this.pump();
@@ -783,6 +859,7 @@ export class Session extends Duplex {
         case 'path-status':
           if (this.role !== 'server')
             throw new RoamError('ROAM_PROTOCOL', 'PATH_STATUS is sent by the client only');
+          this.peerConfirmed = true;
           this.onPathStatus(frame);
           break;
         case 'error':

@@ -16,6 +16,7 @@ import {
   DATA_FIXED_LENGTH,
   ERROR_FIXED_LENGTH,
   FLAG_FIN,
+  FLAG_MULTIPATH,
   type Frame,
   FrameType,
   HEADER_LENGTH,
@@ -195,7 +196,10 @@ function encodeHello(f: HelloFrame): Buffer {
   if (f.mode !== 'new' && !isZero(f.keyShare, 0, KEY_LENGTH)) {
     throw badInput(`an ${f.mode}-mode hello carries an all-zero keyShare`);
   }
-  const buf = start(FrameType.HELLO, 0, HELLO_LENGTH);
+  if (f.multipath === true && f.mode !== 'new') {
+    throw badInput(`an ${f.mode}-mode hello cannot carry the multipath flag`);
+  }
+  const buf = start(FrameType.HELLO, f.multipath === true ? FLAG_MULTIPATH : 0, HELLO_LENGTH);
   const b = HEADER_LENGTH;
   HELLO_MAGIC.copy(buf, b);
   buf[b + 4] = PROTOCOL_VERSION;

@@ -34,6 +34,11 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** DATA flags bit 0: the end of this direction's stream; FIN takes one sequence number. */
 export const FLAG_FIN = 0x01;
+/**
+ * HELLO flags bit 0, mode new only: the client will open more flowpaths to this session
+ * (it has several local addresses), so the server paces the first one as if they were there.
+ */
+export const FLAG_MULTIPATH = 0x01;
 
 export const HEADER_LENGTH = 6;
 /** Largest DATA payload: 1 MiB. */
@@ -55,6 +60,13 @@ export const PATH_ACK_LENGTH = 16;
 export const PATH_STATUS_LENGTH = 8;
 /** Most addresses one ADDRESSES frame carries. */
 export const MAX_ADDRESSES = 16;
+
+/**
+ * Early data: bytes of the client's stream it may send after HELLO mode new and before
+ * WELCOME (sequence numbers 0 .. INITIAL_WINDOW - 1, plus a FIN right after them). Every
+ * server takes at least this much (its input buffer is never smaller).
+ */
+export const INITIAL_WINDOW = 64 * 1024;
 
 /**
  * HELLO mode byte: 0 opens a new session; 1 attaches a flowpath to an existing session that
@@ -82,6 +94,8 @@ export interface HelloFrame {
   recvWindow: number;
   /** The client's UDP control socket, for server mobility; null when it has none. */
   controlAddr: Addr | null;
+  /** Mode new: more flowpaths will follow (flags bit 0, FLAG_MULTIPATH). Absent: false. */
+  multipath?: boolean;
   /** 32 bytes; zeros in new mode. */
   proof: Buffer;
 }

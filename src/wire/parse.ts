@@ -6,6 +6,7 @@ import {
   DATA_FIXED_LENGTH,
   ERROR_FIXED_LENGTH,
   FLAG_FIN,
+  FLAG_MULTIPATH,
   type Frame,
   FrameType,
   HELLO_LENGTH,
@@ -46,7 +47,8 @@ export function checkHeader(
   if (fixed === undefined) {
     throw new WireError(WireErrorCode.TYPE, `unknown frame type 0x${hex(type)}`);
   }
-  if (flags !== 0) throw badFlags(type, flags);
+  const allowed = type === FrameType.HELLO ? FLAG_MULTIPATH : 0;
+  if ((flags & ~allowed) !== 0) throw badFlags(type, flags);
   if (length > MAX_CONTROL_BODY) throw tooLarge(type, length, MAX_CONTROL_BODY);
   if (type === FrameType.HELLO) {
     // Length is checked after magic and version, so that a HELLO of another version (which
@@ -129,7 +131,7 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
       };
     }
     case FrameType.HELLO:
-      return parseHello(body);
+      return parseHello(body, flags);
     case FrameType.WELCOME:
       return parseWelcome(body);
     default:
@@ -137,7 +139,7 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
   }
 }
 
-function parseHello(body: Buffer): Frame {
+function parseHello(body: Buffer, flags: number): Frame {
   if (HELLO_MAGIC.compare(body, 0, 4) !== 0) {
     throw new WireError(WireErrorCode.MAGIC, 'HELLO does not start with "ROAM": not a roam peer');
   }
@@ -160,6 +162,8 @@ function parseHello(body: Buffer): Frame {
   if (mode !== 'new' && !isZero(body, 40, 40 + KEY_LENGTH)) {
     throw malformed(`${mode}-mode HELLO with a nonzero keyShare`);
   }
+  const multipath = (flags & FLAG_MULTIPATH) !== 0;
+  if (multipath && mode !== 'new') throw malformed(`${mode}-mode HELLO with the MULTIPATH flag`);
   return {
     type: 'hello',
     mode,
@@ -172,6 +176,7 @@ function parseHello(body: Buffer): Frame {
     recvWindow: body.readUInt32BE(82),
     controlAddr: readAddr(body, 86),
     proof: copy(body, 105, 137),
+    ...(multipath ? { multipath } : {}),
   };
 }
 

@@ -72,6 +72,45 @@ test('HELLO, new mode, IPv6 control address', () => {
   );
 });
 
+test('HELLO, new mode with the MULTIPATH flag (flags bit 0): more flowpaths will follow', () => {
+  const frame: Frame = {
+    type: 'hello',
+    mode: 'new',
+    pathId: 0,
+    connId: CONN_ID,
+    nonce: NONCE,
+    keyShare: Buffer.alloc(32, 0x5a),
+    counter: 0,
+    received: 0,
+    recvWindow: 65536,
+    controlAddr: null,
+    proof: Buffer.alloc(32),
+    multipath: true,
+  };
+  check(
+    frame,
+    hex(`
+      01 01 00000089
+      524f414d 02 00 0000
+      000102030405060708090a0b0c0d0e0f
+      f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff
+      ${'5a'.repeat(32)}
+      00000000 000000000000 00010000
+      ${'00'.repeat(19)}
+      ${'00'.repeat(32)}
+    `),
+  );
+  // Only a HELLO that opens a session says it; anything else is refused both ways.
+  const attach = { ...frame, mode: 'attach' as const, keyShare: Buffer.alloc(32), counter: 1 };
+  assert.throws(() => encodeFrame(attach), { code: 'ROAM_BAD_INPUT' });
+  const wire = Buffer.concat(encodeFrame({ ...attach, multipath: false }));
+  wire[1] = 0x01;
+  assert.throws(() => decodeAll(wire), { code: 'ROAM_WIRE_MALFORMED' });
+  const other = Buffer.concat(encodeFrame(frame));
+  other[1] = 0x02; // a reserved bit
+  assert.throws(() => decodeAll(other), { code: 'ROAM_WIRE_MALFORMED' });
+});
+
 test('WELCOME without a control address', () => {
   check(
     {

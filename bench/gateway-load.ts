@@ -64,6 +64,18 @@ function usage(pid: number): Usage {
   return { t: monoMs(), cpuMs: ticks * 10, rss: rssKiB * 1024 };
 }
 
+/** Packets through the gateway's LAN interface, both directions (the streams and their ACKs). */
+async function lanPackets(lab: Lab): Promise<number> {
+  const ifname = lab.topology.links.find((l) => l.name === 'lan')?.b.ifname;
+  if (!ifname) throw new Error('no lan link in the topology');
+  const dir = `/sys/class/net/${ifname}/statistics`;
+  const { stdout } = await lab.exec('gateway', ['cat', `${dir}/rx_packets`, `${dir}/tx_packets`]);
+  return stdout
+    .trim()
+    .split('\n')
+    .reduce((n, line) => n + Number(line), 0);
+}
+
 function cpuShare(a: Usage, b: Usage): number {
   return (b.cpuMs - a.cpuMs) / (b.t - a.t);
 }
@@ -80,6 +92,9 @@ interface LoadResult {
   lastResumedMs: number;
   cpuBefore: number;
   cpuAfter: number;
+  /** Gateway CPU time per packet through its LAN interface (both directions), before the failure. */
+  usPerPacket: number;
+  packetsPerSec: number;
   rssBeforeMiB: number;
   rssAfterMiB: number;
   /** The gateway's warnings during the run, counted: uplink states, flow failures by code. */
@@ -144,8 +159,10 @@ async function load(count: number): Promise<LoadResult> {
       if (gateway.events.some((e) => e.msg === 'exit'))
         throw new Error(`the gateway exited: ${trouble()}`);
       const u0 = usage(pid);
+      const p0 = await lanPackets(lab);
       await sleep(WINDOW_MS);
       const u1 = usage(pid);
+      const p1 = await lanPackets(lab);
       const mark = clients.mark;
       clients.send('mark');
       await clients.waitFor((e) => e.event === 'marked', { from: mark });
@@ -183,6 +200,8 @@ async function load(count: number): Promise<LoadResult> {
         recoveryMeanMs: recoveries.reduce((a, b) => a + b, 0) / Math.max(1, recoveries.length),
         lastResumedMs: Math.max(...recoveries),
         cpuBefore: cpuShare(u0, u1),
+        usPerPacket: ((u1.cpuMs - u0.cpuMs) * 1000) / Math.max(1, p1 - p0),
+        packetsPerSec: ((p1 - p0) * 1000) / (u1.t - u0.t),
         cpuAfter: cpuShare(u1, u2),
         rssBeforeMiB: u1.rss / MiB,
         rssAfterMiB: u2.rss / MiB,
@@ -307,7 +326,7 @@ const md = [
   '',
   ...results.map(
     (r) =>
-      `- ${r.streams} streams: ${r.onA} on A, ${r.resumed} resumed; ${r.stillReceiving}/${r.streams} receiving afterwards, ${r.failedStreams} failed; detection ${r.detectionMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms (${(r.recoveryMeanMs - r.detectionMs).toFixed(0)} after detection), last resumed after ${r.lastResumedMs.toFixed(0)} ms; CPU ${pct(r.cpuBefore)} → ${pct(r.cpuAfter)}; RSS ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} MiB; gateway warnings: ${JSON.stringify(r.gatewayWarnings)}`,
+      `- ${r.streams} streams: ${r.onA} on A, ${r.resumed} resumed; ${r.stillReceiving}/${r.streams} receiving afterwards, ${r.failedStreams} failed; detection ${r.detectionMs.toFixed(0)} ms, recovery mean ${r.recoveryMeanMs.toFixed(0)} ms (${(r.recoveryMeanMs - r.detectionMs).toFixed(0)} after detection), last resumed after ${r.lastResumedMs.toFixed(0)} ms; CPU ${pct(r.cpuBefore)} → ${pct(r.cpuAfter)} (before: ${r.usPerPacket.toFixed(0)} µs of CPU per packet through the LAN interface, ${r.packetsPerSec.toFixed(0)} packets/s); RSS ${r.rssBeforeMiB.toFixed(0)} → ${r.rssAfterMiB.toFixed(0)} MiB; gateway warnings: ${JSON.stringify(r.gatewayWarnings)}`,
   ),
   ...failures.map((f) => `- ${f.streams} streams: did not run to the end: ${f.error}`),
   ...(path === undefined ? [] : overheadLines(path)),

@@ -166,8 +166,11 @@ test('delay, loss, stall and run-time changes on a real wire', async (t) => {
     line.set('ba', { delayMs: 20 });
     const r = await ping(wire, 20, 0.05);
     assert.equal(r.received, 20);
-    // 40 +- 5 ms, plus up to ~2 ms of scheduling on a loaded machine.
-    assert.ok(r.minMs >= 35 && r.maxMs <= 47.5, JSON.stringify(r));
+    // 40 ± 5 ms. Never early; late only by the host's scheduling, which on a loaded CI
+    // machine once held one reply of twenty 7 ms past the bound: allow a straggler.
+    const within = r.timesMs.filter((ms) => ms <= 47.5).length;
+    assert.ok(r.minMs >= 35 && within >= r.received - 2, JSON.stringify(r));
+    assert.ok(r.medianMs >= 36 && r.medianMs <= 44, JSON.stringify(r));
     assert.ok(r.maxMs - r.minMs > 1, `jitter visible: ${JSON.stringify(r)}`);
     line.set('ab', { jitterMs: 0 });
   });

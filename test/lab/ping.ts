@@ -10,6 +10,8 @@ export interface PingResult {
   /** The lowest RTT, exact to the microsecond: the path's delay, free of a busy host's noise. */
   minMs: number;
   maxMs: number;
+  /** Every reply's round-trip time, lowest first (rounded as ping prints them). */
+  timesMs: number[];
 }
 
 /** Parses the output of `ping -n` (without -q: each reply's time is needed). */
@@ -42,5 +44,6 @@ export function parsePing(stdout: string): PingResult {
     avgMs,
     minMs,
     maxMs,
+    timesMs: times,
   };
 }

@@ -43,6 +43,8 @@ export interface Observed {
   socketError: string | undefined;
   /** The server sent something that is not a frame: always a failure. */
   decodeError: string | undefined;
+  /** From the connection to the server's close (or the deadline), ms. */
+  ms: number;
 }
 
 /** Destroys every socket it was given when the test ends, also when it fails. */
@@ -87,6 +89,7 @@ export async function attack(
   opts: AttackOptions = {},
 ): Promise<Observed> {
   const socket = await rawConnect(tracker, port);
+  const t0 = performance.now();
   const seen: Observed = {
     frames: [],
     errors: [],
@@ -94,6 +97,7 @@ export async function attack(
     localPort: socket.localPort ?? 0,
     socketError: undefined,
     decodeError: undefined,
+    ms: 0,
   };
   const decoder = new FrameDecoder();
   const closed = new Promise<boolean>((resolve) => {
@@ -119,6 +123,7 @@ export async function attack(
   socket.on('error', (err: NodeJS.ErrnoException) => (seen.socketError = err.code));
   if (input !== undefined && input.length > 0) socket.write(input);
   seen.closed = await closed;
+  seen.ms = performance.now() - t0;
   socket.destroy();
   return seen;
 }

@@ -582,14 +582,20 @@ test('fuzz: 500 random byte strings, each on a fresh connection, never hurt the 
   const handlesBefore = tcpHandles();
   const { attack: seen, mbPerSecond } = await duringTransfer(h, () =>
     inBatches(inputs, 100, (bytes) =>
-      attack(h.tracker, h.port, bytes, { stopAtWelcome: true, deadlineMs: 3000 }),
+      // The server answers within the handshake timeout (300 ms); the deadline only bounds
+      // the test. CI once saw an empty input's close take over 3 s with lab tests running
+      // beside it: the slowest close is reported below.
+      attack(h.tracker, h.port, bytes, { stopAtWelcome: true, deadlineMs: 10_000 }),
     ),
   );
   seen.forEach((s, i) => {
     const what = `input ${i}: ${inputs[i]?.toString('hex')}`;
     assert.equal(s.decodeError, undefined, `${what}: the server sent a bad frame`);
     const welcomed = s.frames.some((f) => f.type === 'welcome');
-    assert.ok(s.closed || welcomed, `${what}: neither refused nor welcomed in time`);
+    assert.ok(
+      s.closed || welcomed,
+      `${what}: neither refused nor welcomed in ${s.ms.toFixed(0)} ms (${s.frames.length} frames)`,
+    );
     assert.ok(s.errors.length <= 1, `${what}: at most one ERROR`);
     for (const e of s.errors) assert.ok(known.has(e.code), `${what}: unknown code ${e.code}`);
     if (welcomed) assert.equal(s.errors.length, 0, `${what}: welcomed and refused`);
@@ -601,6 +607,6 @@ test('fuzz: 500 random byte strings, each on a fresh connection, never hurt the 
   assert.ok(left <= handlesBefore, `TCP handles: ${handlesBefore} before, ${left} after`);
   t.diagnostic(
     `${seen.filter((s) => s.errors.length > 0).length} refused with ERROR, ${welcomed} welcomed; ` +
-      `honest throughput ${mbPerSecond.toFixed(0)} MB/s`,
+      `honest throughput ${mbPerSecond.toFixed(0)} MB/s; slowest close ${Math.max(...seen.map((s) => s.ms)).toFixed(0)} ms`,
   );
 });

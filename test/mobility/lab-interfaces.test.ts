@@ -235,7 +235,8 @@ describe('mobility manager with real interface events', { skip }, () => {
       process.stdout.write(`# ${watchMode}: ${JSON.stringify(r)}\n`);
       // The figures against the issue's goals (1 s, 0.5 s) are reported, not asserted (the
       // machine is shared); asserted is what proves the manager, not a timeout, acted: the
-      // flowpath removed well before the liveness verdict (deadAfterMs 1500) and the new
+      // flowpath removed well before the liveness verdict (deadAfterMs 3000; CI-class load once
+      // stretched the lab's own ip commands to a 1077 ms removal) and the new
       // address carrying data (the client was given no local addresses: only the manager
       // opens flowpaths there).
       const within = (key: string, ms: number) =>
@@ -244,10 +245,10 @@ describe('mobility manager with real interface events', { skip }, () => {
           `${key} = ${r[key]} ms (limit ${ms}): ${JSON.stringify(r)}`,
         );
       within('addMs', 3000);
-      within('removeMs', 1000);
-      within('renumberRemoveMs', 1000);
+      within('removeMs', 2000);
+      within('renumberRemoveMs', 2000);
       within('renumberAddMs', 3000);
-      within('uploadGapAfterRemoveMs', 1000);
+      within('uploadGapAfterRemoveMs', 2000);
     });
   }
 

@@ -20,7 +20,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
-import { parseTopology } from '../src/lab/topology/load.js';
+import { simpleTopology } from '../test/lab/lab-support.js';
 import { publish } from './report.js';
 import { monoMs } from './workers/clock.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
@@ -95,22 +95,7 @@ const measuredFrom: Record<Scenario, string> = {
   both: 'both ends reachable again and the new server address known to the client',
 };
 
-const topology = parseTopology({
-  name: 'bench-migration',
-  hosts: { client: {}, router: { forward: true }, server: {} },
-  links: [
-    {
-      name: 'wifi',
-      a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
-      b: { host: 'router', ip: '10.1.0.1/24' },
-    },
-    {
-      name: 'srv',
-      a: { host: 'router', ip: '10.9.0.1/24' },
-      b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
-    },
-  ],
-});
+const topology = simpleTopology({ name: 'bench-migration', nat: false });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

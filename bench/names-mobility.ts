@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
-import { parseTopology } from '../src/lab/topology/load.js';
+import { simpleTopology } from '../test/lab/lab-support.js';
 import { publish } from './report.js';
 import { LOCAL_POLL_MS } from '../src/session/names/local-change.js';
 import { monoMs } from './workers/clock.js';
@@ -37,28 +37,7 @@ const sessionOptions = (rtt: number) => ({
   connectTimeoutMs: 3000,
 });
 
-const topology = parseTopology({
-  name: 'bench-names',
-  hosts: { client: {}, router: { forward: true }, server: {}, names: {} },
-  links: [
-    {
-      name: 'wifi',
-      a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
-      b: { host: 'router', ip: '10.1.0.1/24' },
-    },
-    {
-      name: 'srv',
-      a: { host: 'router', ip: '10.9.0.1/24' },
-      b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
-    },
-    {
-      name: 'dir',
-      a: { host: 'router', ip: '10.8.0.1/24' },
-      b: { host: 'names', ip: '10.8.0.2/24', gateway: '10.8.0.1' },
-      delay: '5ms',
-    },
-  ],
-});
+const topology = simpleTopology({ name: 'bench-names', nat: false, names: true });
 
 const isEvent = (name: string) => (e: LineEvent) => e.event === name;
 const median = (xs: number[]) => {

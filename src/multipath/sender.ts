@@ -216,41 +216,42 @@ export class MultipathSender {
    */
   nextCheckMs(): number {
     const now = this.#o.now();
-    const healthy = [...this.#paths.values()].filter((s) => !s.suspect && s.link.open());
+    const healthy = this.#healthy();
     // A lone healthy path is never suspect (there is nowhere to move its bytes): nothing to
     // decide until another recovers, and that comes with a PATH_ACK, which pumps.
     if (healthy.length < 2) return Infinity;
     let next = Infinity;
-    for (const st of healthy) {
-      if (st.ledger.inflight === 0) continue;
-      next = Math.min(next, Math.max(0, this.#suspectAfter(st) - (now - st.progressAt)));
-    }
+    for (const st of healthy)
+      if (st.ledger.inflight > 0) next = Math.min(next, Math.max(0, this.#dueIn(st, now)));
     return next;
   }
 
   /**
-   * Looks for stalled paths; returns ms until the next look is due (Infinity: nothing in
-   * flight anywhere). A path it turns suspect has its bytes queued for the others: the caller
+   * Turns stalled paths suspect; returns ms until the next look is due (Infinity: nothing
+   * to decide). A path it turns suspect has its bytes queued for the others: the caller
    * must pump after it.
    */
   check(ack: number): number {
     const now = this.#o.now();
-    let next = Infinity;
-    const healthy = [...this.#paths.values()].filter((s) => !s.suspect && s.link.open());
+    const healthy = this.#healthy();
     for (const st of healthy) {
-      if (st.ledger.inflight === 0) continue;
-      const limit = this.#suspectAfter(st);
-      const silent = now - st.progressAt;
-      if (silent >= limit && healthy.some((o) => o !== st && !o.suspect)) {
-        st.suspect = true;
-        st.recoverAt = st.ledger.sent;
-        this.#requeue(st, ack);
-        this.onSuspect(st.link.id, true);
-      } else {
-        next = Math.min(next, Math.max(1, limit - silent));
-      }
+      if (st.ledger.inflight === 0 || this.#dueIn(st, now) > 0) continue;
+      if (!healthy.some((o) => o !== st && !o.suspect)) continue;
+      st.suspect = true;
+      st.recoverAt = st.ledger.sent;
+      this.#requeue(st, ack);
+      this.onSuspect(st.link.id, true);
     }
-    return next;
+    return Math.max(1, this.nextCheckMs());
+  }
+
+  #healthy(): PathState[] {
+    return [...this.#paths.values()].filter((s) => !s.suspect && s.link.open());
+  }
+
+  /** Ms until `st`, with bytes in flight, has been silent long enough to be suspect. */
+  #dueIn(st: PathState, now: number): number {
+    return this.#suspectAfter(st) - (now - st.progressAt);
   }
 
   /**

@@ -775,8 +775,10 @@ export class Session extends Duplex {
 
   /** Data arrived: once the flowpaths go quiet, every one learns our acknowledgment. */
   private noteArrival(): void {
+    // One flowpath (the hot case): nothing to watch, and no clock read per frame.
+    if (!this.quietTimer && this.flowpaths.size < 2) return;
     this.lastArrivalAt = performance.now();
-    if (this.quietTimer || this.flowpaths.size < 2) return;
+    if (this.quietTimer) return;
     const check = () => {
       const idle = performance.now() - this.lastArrivalAt;
       if (idle < QUIET_ACK_MS) {
@@ -796,8 +798,10 @@ export class Session extends Duplex {
     this.quietTimer.unref();
   }
 
-  /** The peer has everything before `ack` and may take bytes up to ack + window. */
-  /** Returns whether it changed what the sender may do (the ack or the window edge moved). */
+  /**
+   * The peer has everything before `ack` and may take bytes up to ack + window. Returns
+   * whether that changed what the sender may do (the ack or the window edge moved).
+   */
   private acknowledge(ack: number, window: number): boolean {
     if (this.localFinSeq !== undefined && ack === this.localFinSeq + 1) {
       this.output.ack(this.localFinSeq);

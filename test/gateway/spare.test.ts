@@ -15,6 +15,26 @@ async function connected(socket: Socket): Promise<void> {
   if (socket.connecting) await once(socket, 'connect');
 }
 
+/**
+ * Starts a download of /file and, once 1 MiB has arrived, makes A suspect: returns the
+ * download and the spare the engine opened on B for it, connected.
+ */
+async function suspectAtMiB(gw: Awaited<ReturnType<typeof startGateway>>) {
+  let reached: () => void = () => undefined;
+  const atMiB = new Promise<void>((resolve) => (reached = resolve));
+  const pending = download(gw.url('/file'), {
+    onBytes: (n) => {
+      if (n === MiB) reached();
+    },
+  });
+  await atMiB;
+  assert.equal(gw.engine.uplinkSuspect('A'), 1);
+  const spare = gw.upstreams.at(-1);
+  assert.equal(spare?.uplink, 'B');
+  await connected(spare.socket);
+  return { pending, spare };
+}
+
 test(
   'a spare opened while A is suspect carries the re-request: no new connection at the failure',
   T,
@@ -29,18 +49,7 @@ test(
         if (delivered.at(-1) !== id) delivered.push(id);
       },
     });
-    let reached: () => void = () => undefined;
-    const atMiB = new Promise<void>((resolve) => (reached = resolve));
-    const pending = download(gw.url('/file'), {
-      onBytes: (n) => {
-        if (n === MiB) reached();
-      },
-    });
-    await atMiB;
-    assert.equal(gw.engine.uplinkSuspect('A'), 1);
-    const spare = gw.upstreams.at(-1);
-    assert.equal(spare?.uplink, 'B');
-    await connected(spare.socket);
+    const { pending } = await suspectAtMiB(gw);
     assert.equal(origin.requests.length, 1, 'nothing is requested on the spare yet');
     gw.down.add('A');
     assert.equal(gw.engine.uplinkFailed('A'), 1);
@@ -76,18 +85,7 @@ test('the suspicion clears: the spare is closed and the response stays on A', T,
     pause: (r) => (r.index === 0 ? { at: MiB, until: released } : undefined),
   });
   const gw = await startGateway(t, origin);
-  let reached: () => void = () => undefined;
-  const atMiB = new Promise<void>((resolve) => (reached = resolve));
-  const pending = download(gw.url('/file'), {
-    onBytes: (n) => {
-      if (n === MiB) reached();
-    },
-  });
-  await atMiB;
-  assert.equal(gw.engine.uplinkSuspect('A'), 1);
-  const spare = gw.upstreams.at(-1);
-  assert.equal(spare?.uplink, 'B');
-  await connected(spare.socket);
+  const { pending, spare } = await suspectAtMiB(gw);
   gw.engine.uplinkCleared('A');
   if (!spare.socket.destroyed) await once(spare.socket, 'close');
   release();

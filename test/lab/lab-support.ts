@@ -13,25 +13,37 @@ export function labSkipReason(): string | undefined {
   return undefined;
 }
 
-/** client ── wifi ── router ── srv (NAT on the router's side) ── server */
-export function simpleTopology(overrides: { wifi?: Record<string, unknown> } = {}): Topology {
-  return parseTopology({
-    name: 'simple',
-    hosts: { client: {}, router: { forward: true }, server: {} },
-    links: [
-      {
-        name: 'wifi',
-        a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
-        b: { host: 'router', ip: '10.1.0.1/24' },
-        ...overrides.wifi,
-      },
-      {
-        name: 'srv',
-        a: { host: 'router', ip: '10.9.0.1/24', nat: true },
-        b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
-      },
-    ],
-  });
+/**
+ * client ── wifi ── router ── srv (NAT on the router's side unless `nat: false`) ── server,
+ * and with `names`, a name server on a third branch: router ── dir (5 ms) ── names.
+ */
+export function simpleTopology(
+  opts: { name?: string; wifi?: Record<string, unknown>; nat?: boolean; names?: boolean } = {},
+): Topology {
+  const links: Record<string, unknown>[] = [
+    {
+      name: 'wifi',
+      a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
+      b: { host: 'router', ip: '10.1.0.1/24' },
+      ...opts.wifi,
+    },
+    {
+      name: 'srv',
+      a: { host: 'router', ip: '10.9.0.1/24', ...(opts.nat === false ? {} : { nat: true }) },
+      b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
+    },
+  ];
+  const hosts: Record<string, unknown> = { client: {}, router: { forward: true }, server: {} };
+  if (opts.names) {
+    hosts.names = {};
+    links.push({
+      name: 'dir',
+      a: { host: 'router', ip: '10.8.0.1/24' },
+      b: { host: 'names', ip: '10.8.0.2/24', gateway: '10.8.0.1' },
+      delay: '5ms',
+    });
+  }
+  return parseTopology({ name: opts.name ?? 'simple', hosts, links });
 }
 
 /** Nothing of the lab is left: namespaces, daemon, state. */

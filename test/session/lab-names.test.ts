@@ -3,8 +3,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Lab } from '../../src/lab/lab.js';
-import { parseTopology } from '../../src/lab/topology/load.js';
-import { labSkipReason, pingRttMs, withLab } from '../lab/lab-support.js';
+import { labSkipReason, pingRttMs, simpleTopology, withLab } from '../lab/lab-support.js';
 import { Probe, type ProbeEvent } from '../lab/probe.js';
 
 // Both ends move while a download runs, and they find each other again through the name
@@ -31,29 +30,11 @@ const NAME = 'files';
 const skip = labSkipReason();
 
 const topology = () =>
-  parseTopology({
+  simpleTopology({
     name: 'names-both-move',
-    hosts: { client: {}, router: { forward: true }, server: {}, names: {} },
-    links: [
-      {
-        name: 'wifi',
-        a: { host: 'client', ip: '10.1.0.2/24', gateway: '10.1.0.1' },
-        b: { host: 'router', ip: '10.1.0.1/24' },
-        delay: '10ms',
-        rate: '50mbit',
-      },
-      {
-        name: 'srv',
-        a: { host: 'router', ip: '10.9.0.1/24' },
-        b: { host: 'server', ip: '10.9.0.2/24', gateway: '10.9.0.1' },
-      },
-      {
-        name: 'dir',
-        a: { host: 'router', ip: '10.8.0.1/24' },
-        b: { host: 'names', ip: '10.8.0.2/24', gateway: '10.8.0.1' },
-        delay: '5ms',
-      },
-    ],
+    nat: false,
+    names: true,
+    wifi: { delay: '10ms', rate: '50mbit' },
   });
 
 /**

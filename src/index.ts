@@ -1,6 +1,6 @@
 // The package root: `import { connect, createServer } from 'roam'`.
 export { isRoamError, RoamError } from './errors.js';
-export { createLogger, type Logger, type LogLevel } from './log/logger.js';
+export { configureLogging, createLogger, type Logger, type LogLevel } from './log/logger.js';
 export * from './session/index.js';
 export { Lab, type LabUpOptions } from './lab/lab.js';
 export { EmulatedLink, type EmulatedLinkOptions } from './lab/emulated-link/index.js';

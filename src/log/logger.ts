@@ -12,12 +12,30 @@ export function createLogger(level: LogLevel = 'warn'): Logger {
   return pino({ level, base: { pid: process.pid } }, pino.destination(2));
 }
 
-/** The process-wide logger; the CLI sets its level from --log-level before any command runs. */
+/**
+ * The process-wide logger. A library writes nothing an application did not ask for: it is
+ * silent unless the application calls configureLogging, the environment sets
+ * ROAM_LOG_LEVEL, or the CLI sets --log-level.
+ */
 export function rootLogger(): Logger {
-  root ??= createLogger((process.env.ROAM_LOG_LEVEL as LogLevel | undefined) ?? 'warn');
+  root ??= createLogger(envLevel() ?? 'silent');
   return root;
+}
+
+function envLevel(): LogLevel | undefined {
+  const level = process.env.ROAM_LOG_LEVEL;
+  return (LOG_LEVELS as readonly string[]).includes(level ?? '') ? (level as LogLevel) : undefined;
 }
 
 export function setRootLogLevel(level: LogLevel): void {
   rootLogger().level = level;
+}
+
+/**
+ * Where roam's log lines go: the application's own pino logger (a child is fine), or
+ * roam's JSON lines on stderr at a level.
+ */
+export function configureLogging(opts: { logger?: Logger; level?: LogLevel }): void {
+  if (opts.logger) root = opts.logger;
+  if (opts.level) setRootLogLevel(opts.level);
 }

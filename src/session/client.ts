@@ -12,7 +12,9 @@ import { type ConnectTo, NameLocator, type NamesOption } from './names/locator.j
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame } from './handshake.js';
 import {
+  connectOptionsSchema,
   type Endpoint,
+  parseOptions,
   resolveSessionOptions,
   type SessionOptions,
   type SocketFactory,
@@ -25,7 +27,10 @@ import { type MultipathSessionOptions, Session } from './session.js';
 
 export interface ConnectOptions extends Partial<SessionOptions> {
   host?: string;
-  port?: number;
+  /** A number, or a string of digits as net takes it. */
+  port?: number | string;
+  /** As net's; true by default (docs/session.md, differences from net). */
+  allowHalfOpen?: boolean;
   /** Bind flowpaths to this local address (a path of a multi-homed host). */
   localAddress?: string;
   /**
@@ -592,6 +597,13 @@ class ClientDriver {
     try {
       welcome = await firstFrame(path, this.opts.connectTimeoutMs);
     } catch (err) {
+      // Bytes that are no roam frame at all: another kind of server. No retry helps.
+      if (path.notRoam)
+        throw new RoamError(
+          'ROAM_NOT_ROAM',
+          `${target.host}:${target.port} is not a roam server: ${path.notRoam}`,
+          { cause: err },
+        );
       // Closed without a word (no ERROR, no timeout): the connection broke, not the server
       // refusing us. The early bytes are still in the output buffer: try again.
       if (isRoamError(err, 'ROAM_HANDSHAKE_FAILED') && !this.session.destroyed) {
@@ -800,50 +812,31 @@ interface PathPair {
  * emits 'connect' when the first flowpath is up, 'error' if it cannot be established.
  */
 export function connect(options: ConnectOptions, onConnect?: () => void): Session {
-  const opts = resolveSessionOptions(options);
-  const { host, port } = options;
-  if (options.name !== undefined && (host !== undefined || options.resolve)) {
+  const given = parseOptions(connectOptionsSchema, options, 'connect()');
+  const opts = resolveSessionOptions(given);
+  const { host, port } = given;
+  if (given.name !== undefined && (host !== undefined || given.resolve)) {
     throw new RoamError(
       'ROAM_BAD_INPUT',
-      'connect takes a name or { host, port } or a resolve() hook, not several',
+      'connect(): takes a name, or { host, port }, or a resolve() hook, not several',
     );
   }
-  if (options.name !== undefined && !options.names) {
+  if (given.name !== undefined && !given.names) {
     throw new RoamError(
       'ROAM_BAD_INPUT',
-      `connect({ name: "${options.name}" }) needs names: a NamesClient or the name server URL`,
+      `connect(): name "${given.name}" needs names: a NamesClient or the name server URL`,
     );
   }
-  if (
-    options.name === undefined &&
-    !options.resolve &&
-    (typeof host !== 'string' ||
-      !Number.isInteger(port) ||
-      (port as number) < 1 ||
-      (port as number) > 65535)
-  ) {
+  if (given.name === undefined && !given.resolve && (host === undefined || port === undefined)) {
     throw new RoamError(
       'ROAM_BAD_INPUT',
-      'connect needs { host, port } (port 1..65535), { name, names } or a resolve() hook',
+      `connect(): needs { host, port }, { name, names } or a resolve() hook, got ${
+        options === undefined ? 'nothing' : `{ ${Object.keys(options).join(', ')} }`
+      }`,
     );
   }
-  const locals = options.localAddresses ?? [options.localAddress];
-  if (
-    !Array.isArray(locals) ||
-    locals.length === 0 ||
-    locals.some((a) => a !== undefined && (typeof a !== 'string' || isIP(a) === 0))
-  ) {
-    throw new RoamError(
-      'ROAM_BAD_INPUT',
-      `localAddresses must be a non-empty list of literal IP addresses, got ${JSON.stringify(locals)}`,
-    );
-  }
-  const maxFlowpaths = options.maxFlowpaths ?? 8;
-  if (!Number.isInteger(maxFlowpaths) || maxFlowpaths < 1 || maxFlowpaths > 1024)
-    throw new RoamError(
-      'ROAM_BAD_INPUT',
-      `maxFlowpaths must be an integer 1..1024, got ${maxFlowpaths}`,
-    );
+  const locals = given.localAddresses ?? [given.localAddress];
+  const maxFlowpaths = given.maxFlowpaths ?? 8;
   const locator =
     options.name !== undefined
       ? new NameLocator({
@@ -859,7 +852,8 @@ export function connect(options: ConnectOptions, onConnect?: () => void): Sessio
   const session = new Session({
     role: 'client',
     options: opts,
-    multipath: { ...options.multipath, scheduler: options.scheduler ?? 'aggregate' },
+    multipath: { ...given.multipath, scheduler: given.scheduler ?? 'aggregate' },
+    allowHalfOpen: given.allowHalfOpen,
   });
   const driver = new ClientDriver(
     session,

@@ -86,6 +86,14 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private pendingPong: number | undefined;
   /** The last RTT samples (ms), newest last: best-path's moving average of 5. */
   private readonly rttSamples: number[] = [];
+  private framesDecoded = 0;
+  /** The peer's first bytes, kept until a frame decodes: what a non-roam peer said. */
+  private firstBytes: Buffer | undefined;
+  /**
+   * Set when the peer's very first bytes were no roam frame: a web server, say, answering
+   * our HELLO. The handshake reports it (ROAM_NOT_ROAM) instead of retrying.
+   */
+  notRoam: string | undefined;
 
   constructor(socket: Socket, timing: FlowpathTiming) {
     super();
@@ -256,6 +264,8 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   /** Each decoded frame; false stops decoding (the path closed under it). */
   private readonly onFrame = (frame: Frame): boolean => {
     if (this.state === 'closed') return false;
+    this.framesDecoded++;
+    this.firstBytes = undefined;
     if (frame.type === 'ping') this.pong(frame.id);
     else if (frame.type === 'pong') this.onPong(frame.id);
     else if (this.listenerCount('frame') > 0) this.emit('frame', frame);
@@ -271,10 +281,12 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
   private receive(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.liveness.onActivity(this.now());
+    if (this.framesDecoded === 0 && !this.firstBytes) this.firstBytes = chunk.subarray(0, 64);
     try {
       this.decoder.decode(chunk, this.onFrame);
     } catch (err) {
       const code = err instanceof WireError ? err.code : 'ROAM_WIRE_MALFORMED';
+      if (this.framesDecoded === 0) this.notRoam = notRoamDetail(err as Error, this.firstBytes);
       this.fail(`bad frame (${code})`, {
         code: code === 'ROAM_WIRE_VERSION' ? ErrorCode.VERSION : ErrorCode.PROTOCOL,
         reason: (err as Error).message.slice(0, 200),
@@ -341,4 +353,14 @@ export class Flowpath extends EventEmitter<FlowpathEvents> {
     this.timer = setTimeout(() => this.arm(), Math.max(1, this.liveness.nextDeadline(now)));
     this.timer.unref();
   }
+}
+
+/** `unknown frame type 0x48; it sent "HTTP/1.1 400 Bad Request"`: the cause, and the words. */
+function notRoamDetail(err: Error, first: Buffer | undefined): string {
+  const text = first
+    ?.toString('latin1')
+    .split(/\r?\n/)[0]
+    ?.replace(/[^\x20-\x7e]/g, '.')
+    .slice(0, 48);
+  return `${err.message}${text ? `; it sent "${text}"` : ''}`;
 }

@@ -10,13 +10,22 @@ import { type ReconnectResult, ServerControl } from './control-server.js';
 import { Flowpath } from './flowpath.js';
 import { attachProof, attachProofValid, firstFrame, type HelloFrame } from './handshake.js';
 import type { SchedulerName } from '../multipath/scheduler.js';
-import { type Endpoint, resolveSessionOptions, type SessionOptions } from './options.js';
+import {
+  type Endpoint,
+  listenOptionsSchema,
+  parseOptions,
+  resolveSessionOptions,
+  serverOptionsSchema,
+  type SessionOptions,
+} from './options.js';
 import { ReplayWindow } from './replay-window.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
 import { type MultipathSessionOptions, Session } from './session.js';
 import type { ServerTlsOptions } from './tls.js';
 
 export interface ServerOptions extends Partial<SessionOptions> {
+  /** As net's; true by default (docs/session.md, differences from net). */
+  allowHalfOpen?: boolean;
   /** Most sessions kept at once (attached or detached); new ones are refused beyond it. */
   maxSessions?: number;
   /** Memory bound on detached sessions' buffers; the oldest detached expire beyond it. */
@@ -79,19 +88,21 @@ export class RoamServer extends EventEmitter<{
   private readonly maxFlowpaths: number;
   private readonly multipath: MultipathSessionOptions;
 
-  constructor(options: ServerOptions = {}, onSession?: (session: Session) => void) {
+  private readonly allowHalfOpen: boolean | undefined;
+
+  constructor(given: ServerOptions = {}, onSession?: (session: Session) => void) {
     super();
+    const options = parseOptions(serverOptionsSchema, given, 'createServer()');
     this.options = resolveSessionOptions(options);
+    this.allowHalfOpen = options.allowHalfOpen;
     this.limits = {
       maxSessions: options.maxSessions ?? 10_000,
       maxDetachedBytes: options.maxDetachedBytes ?? 256 * 1024 * 1024,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
     };
-    this.tls = options.tls;
+    this.tls = given.tls; // the schema checked its keys; node:tls checks the PEM
     this.advertise = checkAdvertise(options.advertise ?? []);
     this.maxFlowpaths = options.maxFlowpaths ?? 16;
-    if (!Number.isInteger(this.maxFlowpaths) || this.maxFlowpaths < 1 || this.maxFlowpaths > 1024)
-      throw new RoamError('ROAM_BAD_INPUT', `maxFlowpaths must be an integer 1..1024`);
     this.multipath = { ...options.multipath, scheduler: options.scheduler ?? 'aggregate' };
     this.control = new ServerControl(
       options.reconnectTimeoutMs ?? 200,
@@ -100,8 +111,30 @@ export class RoamServer extends EventEmitter<{
     if (onSession) this.on('session', onSession);
   }
 
+  /**
+   * A listener that throws (in 'session', say) must not unwind into the handshake's promise
+   * chain, where it was once logged as a failed handshake: as with net, it reaches the
+   * process as an uncaught exception.
+   */
+  override emit<K extends 'session' | 'error' | 'listening'>(
+    event: K,
+    ...args: K extends 'session' ? [Session] : K extends 'error' ? [Error] : []
+  ): boolean {
+    try {
+      return (super.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+      return true;
+    }
+  }
+
   /** Listens for flowpaths; resolves once listening. */
-  async listen(at: { host?: string; port?: number } = {}): Promise<{ host: string; port: number }> {
+  async listen(
+    given: { host?: string; port?: number | string } = {},
+  ): Promise<{ host: string; port: number }> {
+    const at = parseOptions(listenOptionsSchema, given, 'listen()');
     const host = at.host ?? '127.0.0.1';
     const listener = this.tls
       ? tlsCreateServer({ ...this.tls, minVersion: 'TLSv1.3' }, (socket) => this.accept(socket))
@@ -111,7 +144,15 @@ export class RoamServer extends EventEmitter<{
       rootLogger().debug({ err: err.message }, 'TLS handshake failed'),
     );
     await new Promise<void>((resolve, reject) => {
-      listener.once('error', reject);
+      listener.once('error', (err: NodeJS.ErrnoException) =>
+        reject(
+          new RoamError(
+            'ROAM_LISTEN_FAILED',
+            `cannot listen at ${host}:${at.port ?? 0}: ${err.code ?? err.message}`,
+            { cause: err },
+          ),
+        ),
+      );
       listener.listen(at.port ?? 0, host, () => resolve());
     });
     listener.on('error', (err) => this.emit('error', err));
@@ -228,6 +269,7 @@ export class RoamServer extends EventEmitter<{
       role: 'server',
       options: this.options,
       multipath: { ...this.multipath },
+      allowHalfOpen: this.allowHalfOpen,
     });
     session.establish(connId, secret);
     session.peerControl = hello.controlAddr;
@@ -263,12 +305,11 @@ export class RoamServer extends EventEmitter<{
       this.unconfirmed.set(half, session);
       this.control.track(session);
       session.on('migrating', () => this.enforceDetachedBound());
-      session.once('close', () => {
+      session.onDestroyed = (err) => {
         this.sessions.delete(session.id);
         if (this.unconfirmed.get(half) === session) this.unconfirmed.delete(half);
-        if (session.errored && (session.errored as RoamError).code === 'ROAM_SESSION_EXPIRED')
-          this.remember(session.id);
-      });
+        if (err && (err as RoamError).code === 'ROAM_SESSION_EXPIRED') this.remember(session.id);
+      };
       session.adoptPath(path, hello.received, hello.recvWindow);
       this.sendAddresses(path);
     } finally {

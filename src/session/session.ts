@@ -70,6 +70,8 @@ export interface SessionInit {
   role: 'client' | 'server';
   options: SessionOptions;
   multipath?: MultipathSessionOptions;
+  /** As net's; roam's default is true (docs/session.md, differences from net). */
+  allowHalfOpen?: boolean;
 }
 
 /** What the client's path manager does for addPath/removePath. */
@@ -158,12 +160,22 @@ export class Session extends Duplex {
    * (its first flowpath broke before WELCOME, it started over) supersedes this session.
    */
   peerConfirmed = false;
+  /**
+   * The server's table hook, called as the session is destroyed: not the application's
+   * 'close' event, which an application may remove listeners from and which comes later.
+   */
+  onDestroyed: ((err: Error | null) => void) | undefined;
+  /** The peer destroyed its session in order (onPeerDestroyed): nothing more reaches it. */
+  private peerGone = false;
 
   constructor(init: SessionInit) {
     super({
-      allowHalfOpen: true,
+      allowHalfOpen: init.allowHalfOpen ?? true,
       readableHighWaterMark: 64 * 1024,
       writableHighWaterMark: 64 * 1024,
+      // 'close' is emitted by _destroy a macrotask later, as net's comes after the handle
+      // closed: code that awaits 'end' and then 'close' must still see it.
+      emitClose: false,
     });
     this.role = init.role;
     this.opts = init.options;
@@ -188,6 +200,23 @@ export class Session extends Duplex {
     this.on('newListener', (event) => {
       if (event === 'path-stats') queueMicrotask(() => this.armStats());
     });
+  }
+
+  /**
+   * Every event reaches the application through here. A listener that throws must not
+   * unwind into the session's own code (a frame handler, a handshake's promise chain),
+   * where it would be taken for a protocol error or lost: as with net, it reaches the
+   * process as an uncaught exception, and the session's state stays consistent.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    try {
+      return super.emit(event, ...args);
+    } catch (err) {
+      process.nextTick(() => {
+        throw err;
+      });
+      return true;
+    }
   }
 
   /** Server: tells the client about further addresses of the server (ADDRESSES). */
@@ -543,16 +572,33 @@ export class Session extends Duplex {
     _enc: BufferEncoding,
     callback: (err?: Error | null) => void,
   ): void {
+    if (this.peerGone) {
+      callback(
+        new RoamError(
+          'ROAM_SESSION_CLOSED',
+          'the peer closed the session: nothing more reaches it',
+        ),
+      );
+      return;
+    }
     this.output.append(chunk);
     this.afterAppend(callback);
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: (err?: Error | null) => void): void {
+    if (this.peerGone) {
+      this._write(Buffer.alloc(0), 'binary', callback);
+      return;
+    }
     for (const { chunk } of chunks) this.output.append(chunk);
     this.afterAppend(callback);
   }
 
   override _final(callback: (err?: Error | null) => void): void {
+    if (this.peerGone) {
+      callback();
+      return;
+    }
     this.localFinSeq = this.output.endSeq;
     this.pendingFinal = callback;
     this.pump();
@@ -565,13 +611,22 @@ export class Session extends Duplex {
   }
 
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    const wasOpen = this.state === 'open';
     this.state = 'closed';
     this.clearTimers();
     // Tell the peer, or it would take the silence for a move and wait for us for a day.
-    // (A session that completed normally has no flowpath left by now.)
+    // (A session that completed normally has no flowpath left by now.) As TCP does, a
+    // destroy that drops bytes the application never read is a reset; otherwise the peer
+    // learns, from our last acknowledgment, whether all it sent arrived: then it ends in
+    // order (net's FIN after close()).
+    // "Unread" as net sees it: beyond what a stream reads ahead (its high-water mark) the
+    // bytes would still be in the kernel, and closing such a socket sends a reset.
+    const unread = this.readableLength > this.readableHighWaterMark || this.input.buffered > 0;
     for (const path of this.flowpaths.values()) {
+      if (wasOpen && path.state === 'open')
+        path.send({ type: 'ack', ack: this.received, window: this.receiveWindow });
       path.fail('session destroyed', {
-        code: ErrorCode.CLOSED,
+        code: unread ? ErrorCode.RESET : ErrorCode.CLOSED,
         reason: err ? err.message.slice(0, 200) : 'session closed',
       });
     }
@@ -584,6 +639,8 @@ export class Session extends Duplex {
     this.pendingFinal = undefined;
     pending?.(err ?? new RoamError('ROAM_SESSION_CLOSED', 'session closed'));
     callback(err);
+    this.onDestroyed?.(err);
+    setImmediate(() => super.emit('close'));
   }
 
   // ---- sending -----------------------------------------------------------------------------
@@ -872,10 +929,8 @@ export class Session extends Duplex {
             'peer closed a flowpath with an error',
           );
           path.close(`peer error ${frame.code}: ${frame.reason}`);
-          if (frame.code === 9)
-            this.destroy(
-              new RoamError('ROAM_SESSION_RESET', `peer closed the session: ${frame.reason}`),
-            );
+          if (frame.code === ErrorCode.CLOSED || frame.code === ErrorCode.RESET)
+            this.onPeerDestroyed(frame.code === ErrorCode.RESET, frame.reason);
           break;
         default:
           path.fail(`unexpected ${frame.type} frame`, {
@@ -926,6 +981,34 @@ export class Session extends Duplex {
     }
     this.scheduleAck();
     this.checkDone();
+  }
+
+  /**
+   * The peer destroyed its session. As with TCP: if it read all we sent and we hold all it
+   * sent, that is an orderly end ('end', then 'close'); if bytes are lost either way, a reset.
+   */
+  private onPeerDestroyed(reset: boolean, reason: string): void {
+    if (this.state === 'closed') return;
+    const weLostNothing = this.peerAck >= this.output.endSeq && this.input.buffered === 0;
+    if (reset || !weLostNothing) {
+      this.destroy(new RoamError('ROAM_SESSION_RESET', `peer closed the session: ${reason}`));
+      return;
+    }
+    this.state = 'closed';
+    this.peerGone = true;
+    this.clearTimers();
+    for (const path of this.flowpaths.values()) path.close('the peer closed the session');
+    this.flowpaths.clear();
+    if (!this.remoteFinDelivered) {
+      this.remoteFinDelivered = true;
+      this.push(null);
+    }
+    // Nothing more can reach the peer: our side ends too (net's default), and the stream
+    // closes once the application has read what is buffered ('end', 'finish', autoDestroy).
+    const pending = this.pendingFinal;
+    this.pendingFinal = undefined;
+    pending?.();
+    this.end();
   }
 
   // ---- paths and lifetime ------------------------------------------------------------------

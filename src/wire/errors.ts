@@ -51,6 +51,11 @@ export const ErrorCode = {
   TIMEOUT: 8,
   /** The session is closed or closing; no new flowpath is accepted for it. */
   CLOSED: 9,
+  /**
+   * The session was destroyed with bytes of ours it had not read (TCP would answer with a
+   * reset): the peer's application gets an error, not an orderly end.
+   */
+  RESET: 10,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -64,12 +64,33 @@ test('a forced migration keeps the stream exact, and a server refuses to migrate
   assert.deepEqual(await got, { length: data.length, sha256: sha256(data) });
 });
 
-test('destroy on one end resets the other with ROAM_SESSION_RESET', async (t) => {
+test('destroy on one end: an orderly end at the other when nothing was lost, as a FIN with net', async (t) => {
+  const { server, port, next } = await serverWithQueue(fast);
+  t.after(() => server.close());
+  const client = connect({ host: '127.0.0.1', port, ...fast });
+  const errors: Error[] = [];
+  client.on('error', (err) => errors.push(err));
+  const peer = await next();
+  const got = readAll(client);
+  peer.write('last words');
+  await once(client, 'readable');
+  peer.destroy();
+  assert.deepEqual(await got, { length: 10, sha256: sha256(Buffer.from('last words')) });
+  if (!client.destroyed) await once(client, 'close');
+  assert.deepEqual(errors, []);
+});
+
+test('destroy on one end resets the other with ROAM_SESSION_RESET when its bytes were lost', async (t) => {
   const { server, port, next } = await serverWithQueue(fast);
   t.after(() => server.close());
   const client = connect({ host: '127.0.0.1', port, ...fast });
   const peer = await next();
   const failed = once(client, 'error');
+  // The peer stops reading; what the client writes past its read-ahead is never read.
+  peer.pause();
+  client.write(Buffer.alloc(1024 * 1024));
+  while (peer.readableLength <= peer.readableHighWaterMark)
+    await new Promise((resolve) => setImmediate(resolve));
   peer.destroy();
   const [err] = (await failed) as [Error];
   assert.ok(isRoamError(err, 'ROAM_SESSION_RESET'), String(err));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { generateKeyPair } from '../../src/names/keys.js';
 import { type NameRecord, parseRecord } from '../../src/names/record.js';
 import { signRecord } from '../../src/names/sign.js';
@@ -12,7 +12,12 @@ const bob = generateKeyPair();
 const mallory = generateKeyPair();
 const laptop = generateKeyPair();
 
-function rejects(record: unknown, ctx: Partial<VerifyContext>, code: string, why?: RegExp): void {
+function rejects(
+  record: unknown,
+  ctx: Partial<VerifyContext>,
+  code: RoamErrorCode,
+  why?: RegExp,
+): void {
   assert.throws(
     () => verifyRecord(parseRecord(record), { now: NOW, ...ctx }),
     (e) => isRoamError(e, code) && (!why || why.test(e.message)),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { type LivenessOptions, type PathHealth, PathLiveness } from '../../src/session/liveness.js';
 
-const code = (c: string) => (err: unknown) => isRoamError(err, c);
+const code = (c: RoamErrorCode) => (err: unknown) => isRoamError(err, c);
 
 /** A path driven by a manual clock: `at(t)` moves time forward, never back. */
 function path(opts: Partial<LivenessOptions> = {}, start = 0) {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect as netConnect, createServer as netCreateServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { test, type TestContext } from 'node:test';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { NamesClient } from '../../src/names/client/client.js';
 import { startNamesServer } from '../../src/names/http/server.js';
 import { generateKeyPair, type KeyPair } from '../../src/names/keys.js';
@@ -148,7 +148,7 @@ for (const watchName of [true, false]) {
 
 test('errors: unknown name, name server unreachable, nobody at the address, untrusted record, bad input', async (t) => {
   const url = await namesServer(t);
-  const expectError = async (s: Session, code: string, match?: RegExp) => {
+  const expectError = async (s: Session, code: RoamErrorCode, match?: RegExp) => {
     const [err] = (await once(s, 'error')) as [Error];
     assert.ok(isRoamError(err, code), `${code} expected, got ${String(err)}`);
     if (match) assert.match(err.message, match);

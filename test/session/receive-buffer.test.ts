@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { ReceiveBuffer } from '../../src/session/receive-buffer.js';
 import { MAX_SEQ } from '../../src/session/seq.js';
 
 const b = (s: string) => Buffer.from(s);
 const text = (pieces: Buffer[]) => pieces.map((p) => p.toString()).join('|');
-const code = (c: string) => (err: unknown) => isRoamError(err, c);
+const code = (c: RoamErrorCode) => (err: unknown) => isRoamError(err, c);
 
 test('in-order data is delivered at once, as the same Buffer', () => {
   const rb = new ReceiveBuffer(100, 1000);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { RttEstimator, defaultRttOptions } from '../../src/session/rtt.js';
 
-const code = (c: string) => (err: unknown) => isRoamError(err, c);
+const code = (c: RoamErrorCode) => (err: unknown) => isRoamError(err, c);
 
 test('before any sample: no SRTT, RTO is the initial 1 s', () => {
   const e = new RttEstimator();

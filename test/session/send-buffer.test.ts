@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { isRoamError } from '../../src/errors.js';
+import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
 import { SendBuffer } from '../../src/session/send-buffer.js';
 import { MAX_SEQ } from '../../src/session/seq.js';
 
 const b = (s: string) => Buffer.from(s);
 const text = (pieces: Buffer[]) => Buffer.concat(pieces).toString();
-const code = (c: string) => (err: unknown) => isRoamError(err, c);
+const code = (c: RoamErrorCode) => (err: unknown) => isRoamError(err, c);
 
 test('a new buffer is empty at its start sequence number', () => {
   const buf = new SendBuffer(10, 500);

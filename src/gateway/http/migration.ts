@@ -1,4 +1,4 @@
-import { RoamError } from '../../errors.js';
+import { RoamError, type RoamErrorCode } from '../../errors.js';
 import { GatewayCode } from './errors.js';
 import type { Exchange, ReRequest, SpliceKind } from './exchange.js';
 import type { MigrationInfo, ResolvedOptions, SpliceInfo } from './options.js';
@@ -29,7 +29,7 @@ export function nextMigrationStep(
   /** An uplink with a spare connection ready for this flow: taken if it is not the failed one. */
   spare?: Uplink,
 ): MigrationStep {
-  const giveUp = (code: string, why: string): MigrationStep => ({
+  const giveUp = (code: RoamErrorCode, why: string): MigrationStep => ({
     kind: 'give-up',
     error: new RoamError(code, `${cause.message}; ${why}`),
   });

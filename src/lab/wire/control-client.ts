@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { RoamError } from '../../errors.js';
+import { knownCode, RoamError } from '../../errors.js';
 import { controlSocketPath } from '../state.js';
 import { type ControlRequest, type ControlResponse, MAX_CONTROL_LINE } from './control-protocol.js';
 
@@ -48,7 +48,7 @@ export function controlRequest(
         return fail(new RoamError('ROAM_LAB_DAEMON', 'unreadable answer from the wire daemon'));
       }
       if (res.ok) resolve(res.result);
-      else reject(new RoamError(res.code, res.message));
+      else reject(new RoamError(knownCode(res.code, 'ROAM_LAB_DAEMON'), res.message));
     });
   });
 }

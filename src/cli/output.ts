@@ -1,13 +1,6 @@
 import { RoamError } from '../errors.js';
 
-/** Global output choices, set from the command line before a command runs. */
-export const output = { json: false };
-
-export function printJson(value: unknown): void {
-  process.stdout.write(
-    `${JSON.stringify(value, (_k, v) => (v === Number.POSITIVE_INFINITY ? 'unlimited' : v), 2)}\n`,
-  );
-}
+export { output, printJson } from '../terminal/output.js';
 
 /** One clear line on stderr and a non-zero exit code: what happened, and the code to look up. */
 export function fail(err: unknown): never {

@@ -1,4 +1,4 @@
-import { output, printJson } from '../cli/output.js';
+import { output, printJson } from '../terminal/output.js';
 import { isRoot } from '../lab/lab.js';
 import { contentSha256 } from './content.js';
 import { type PathRtt, renderLive, renderSummary, type TransferView } from './display.js';

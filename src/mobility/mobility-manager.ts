@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
 import type { SchedulerName, SchedulerOptions } from '../multipath/scheduler.js';
-import type { PathPolicy } from '../session/session.js';
+import type { PathPolicy } from '../multipath/policy.js';
 import {
   type AddressWatcher,
   watchAddresses,

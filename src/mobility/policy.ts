@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import { z } from 'zod';
 import { RoamError } from '../errors.js';
-import type { PathPolicy } from '../session/session.js';
+import type { PathPolicy } from '../multipath/policy.js';
 import type { LocalAddress } from './local-addresses.js';
 
 /**

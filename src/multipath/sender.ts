@@ -1,4 +1,4 @@
-import type { SendBuffer } from '../session/send-buffer.js';
+import type { SendBuffer } from '../stream/send-buffer.js';
 import { PathLedger, type SentRange } from './path-ledger.js';
 import { RateEstimator } from './rate-estimator.js';
 import { ResendQueue } from './resend-queue.js';

@@ -14,11 +14,12 @@ import {
   INITIAL_WINDOW,
   type PathStatusFrame,
 } from '../wire/index.js';
+import type { PathPolicy } from '../multipath/policy.js';
 import type { Flowpath, FlowpathInfo } from './flowpath.js';
 import type { SessionOptions } from './options.js';
 import { AnnouncedRoles, PeerRoles, roleOf } from './path-status.js';
-import { ReceiveBuffer } from './receive-buffer.js';
-import { SendBuffer } from './send-buffer.js';
+import { ReceiveBuffer } from '../stream/receive-buffer.js';
+import { SendBuffer } from '../stream/send-buffer.js';
 
 /**
  * A roam session: a reliable, ordered byte stream (a Node Duplex, used like net.Socket)
@@ -42,18 +43,7 @@ import { SendBuffer } from './send-buffer.js';
  * from the output buffer like any other byte the peer lacks.
  */
 export type SessionState = 'connecting' | 'open' | 'detached' | 'closed';
-
-/**
- * Which flowpaths the backup scheduler prefers, what each costs and how much it may carry;
- * keys are a flowpath's local address, its remote host, or its remote "host:port".
- */
-export interface PathPolicy {
-  prefer?: string[];
-  cost?: Record<string, number>;
-  byteCap?: Record<string, number>;
-  /** Backups come in when the preferred paths would need longer than this. Default 500. */
-  demandMs?: number;
-}
+export type { PathPolicy };
 
 export interface MultipathSessionOptions {
   /** How the stream is spread over flowpaths. Default 'aggregate'. */

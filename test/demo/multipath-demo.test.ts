@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { output } from '../../src/cli/output.js';
+import { output } from '../../src/terminal/output.js';
 import { runMultipathDemo } from '../../src/demo/multipath-demo.js';
 
 test('roam demo --multipath (in-process): paths come and go, the download is byte-exact', async () => {

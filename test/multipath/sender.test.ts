@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createScheduler, type SchedulerName } from '../../src/multipath/scheduler.js';
 import { MultipathSender, type SenderPath } from '../../src/multipath/sender.js';
-import { SendBuffer } from '../../src/session/send-buffer.js';
+import { SendBuffer } from '../../src/stream/send-buffer.js';
 
 /** A flowpath that records what it is given; the test plays the network and the peer. */
 class FakePath implements SenderPath {

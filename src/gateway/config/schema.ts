@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIpv4 } from '../../lab/topology/address.js';
+import { parseIpv4 } from '../../net/ipv4.js';
 
 const ipv4 = z.string().refine((s) => parseIpv4(s) !== undefined, {
   message: 'must be an IPv4 address such as 10.0.0.1',

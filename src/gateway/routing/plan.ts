@@ -1,4 +1,4 @@
-import { networkOf } from '../../lab/topology/address.js';
+import { networkOf } from '../../net/ipv4.js';
 import type { GatewayConfig, UplinkConfig } from '../config/model.js';
 import { type Command, ip, ipt, optional } from './command.js';
 

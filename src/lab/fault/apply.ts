@@ -5,7 +5,7 @@ import { ip } from '../plan/step.js';
 import { endpointsByHost, findEndpoint, rateStep } from '../plan/up.js';
 import { type LabState, writeState } from '../state.js';
 import { run, runSteps } from '../system/run.js';
-import { nextFreeAddress } from '../topology/address.js';
+import { nextFreeAddress } from '../../net/ipv4.js';
 import type { DirectionSpec, LinkSpec } from '../topology/model.js';
 import { controlRequest } from '../wire/control-client.js';
 import type { WireParamsPatch } from '../wire/control-protocol.js';

@@ -1,5 +1,5 @@
 import { RoamError } from '../../errors.js';
-import { parseCidr, parseIpv4 } from '../topology/address.js';
+import { parseCidr, parseIpv4 } from '../../net/ipv4.js';
 import { resolveTracePath } from '../topology/load.js';
 import { parseDuration, parseLoss, parseRate } from '../topology/units.js';
 

@@ -1,4 +1,4 @@
-import { networkOf } from '../topology/address.js';
+import { networkOf } from '../../net/ipv4.js';
 import type { Endpoint } from '../topology/model.js';
 import { ip, type Step } from './step.js';
 

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { RoamError } from '../../errors.js';
 import { packageRoot } from '../../package-root.js';
-import { parseCidr } from './address.js';
+import { parseCidr } from '../../net/ipv4.js';
 import type { DirectionSpec, Endpoint, Topology } from './model.js';
 import { type TopologyInput, type TopologyParsed, topologySchema } from './schema.js';
 

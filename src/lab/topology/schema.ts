@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isReserved, parseCidr, parseIpv4, sameSubnet } from './address.js';
+import { isReserved, parseCidr, parseIpv4, sameSubnet } from '../../net/ipv4.js';
 import { parseDuration, parseLoss, parseRate } from './units.js';
 
 /**

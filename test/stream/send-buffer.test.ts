@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
-import { SendBuffer } from '../../src/session/send-buffer.js';
-import { MAX_SEQ } from '../../src/session/seq.js';
+import { SendBuffer } from '../../src/stream/send-buffer.js';
+import { MAX_SEQ } from '../../src/stream/seq.js';
 
 const b = (s: string) => Buffer.from(s);
 const text = (pieces: Buffer[]) => Buffer.concat(pieces).toString();

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { isRoamError, type RoamErrorCode } from '../../src/errors.js';
-import { ReceiveBuffer } from '../../src/session/receive-buffer.js';
-import { MAX_SEQ } from '../../src/session/seq.js';
+import { ReceiveBuffer } from '../../src/stream/receive-buffer.js';
+import { MAX_SEQ } from '../../src/stream/seq.js';
 
 const b = (s: string) => Buffer.from(s);
 const text = (pieces: Buffer[]) => pieces.map((p) => p.toString()).join('|');

@@ -18,7 +18,6 @@ export {
   type AddressSource,
   createMobilityManager,
   type ManagedSession,
-  type ManagerClock,
   type ManagerState,
   MobilityManager,
   type MobilityManagerOptions,

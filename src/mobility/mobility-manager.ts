@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { RoamError } from '../errors.js';
+import { type Clock, systemClock } from '../clock/clock.js';
 import { rootLogger } from '../log/logger.js';
 import type { SchedulerName, SchedulerOptions } from '../multipath/scheduler.js';
 import type { PathPolicy } from '../multipath/policy.js';
@@ -68,22 +69,6 @@ export interface ManagedSession {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Listener = (...args: any[]) => void;
 
-export interface ManagerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realClock: ManagerClock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
-
 export interface MobilityManagerOptions {
   /** Which addresses, in which roles (see policy.ts). Default: every address, primary. */
   policy?: MobilityPolicyInput;
@@ -91,7 +76,7 @@ export interface MobilityManagerOptions {
   watcher?: AddressSource;
   /** Options of the watcher the manager starts (netlink or poll, interval). */
   watch?: WatchAddressesOptions;
-  clock?: ManagerClock;
+  clock?: Clock;
   /** First retry delay after a failed open, ms (doubles, at most maxRetryMs). Default 50. */
   retryMs?: number;
   /** Default 5000. */
@@ -124,7 +109,8 @@ interface Slot {
   state: SlotState;
   pathId: number | undefined;
   failures: number;
-  timer: unknown;
+  /** Cancels the retry timer. */
+  timer: (() => void) | undefined;
   /** When the event that asked for this flowpath happened. */
   since: number;
   openedAt: number;
@@ -152,7 +138,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
   private readonly seen = new Set<string>();
   /** When each address was last added or removed (the start of a reaction). */
   private readonly changedAt = new Map<string, number>();
-  private readonly clock: ManagerClock;
+  private readonly clock: Clock;
   private readonly retryMs: number;
   private readonly maxRetryMs: number;
   private readonly onChange = (change: AddressChange) => this.handleChange(change);
@@ -163,7 +149,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
   ) {
     super();
     this._policy = parsePolicy(opts.policy);
-    this.clock = opts.clock ?? realClock;
+    this.clock = opts.clock ?? systemClock;
     this.retryMs = positive(opts.retryMs ?? 50, 'retryMs');
     this.maxRetryMs = positive(opts.maxRetryMs ?? 5000, 'maxRetryMs');
     for (const a of watcher.addresses()) this.seen.add(a.address);
@@ -225,7 +211,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
     if (!m) return;
     this.sessions.delete(session);
     for (const [event, fn] of m.listeners) session.off(event, fn);
-    for (const slot of m.slots.values()) this.clock.clearTimeout(slot.timer);
+    for (const slot of m.slots.values()) slot.timer?.();
     m.slots.clear();
   }
 
@@ -303,7 +289,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
     // Slots whose address is no longer usable stop trying.
     for (const [address, slot] of m.slots) {
       if (usableSet.has(address) || slot.state === 'open') continue;
-      this.clock.clearTimeout(slot.timer);
+      slot.timer?.();
       m.slots.delete(address);
     }
     // New flowpaths on usable addresses that have none.
@@ -378,7 +364,7 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
   private dropSlotOf(m: Managed, pathId: number): void {
     for (const [address, slot] of m.slots)
       if (slot.pathId === pathId) {
-        this.clock.clearTimeout(slot.timer);
+        slot.timer?.();
         m.slots.delete(address);
       }
   }
@@ -432,20 +418,15 @@ export class MobilityManager extends EventEmitter<ManagerEvents> {
       since,
       openedAt: 0,
     };
-    slot.timer = this.clock.setTimeout(
-      () => {
-        if (m.slots.get(address) !== slot || !this.sessions.has(m.session)) return;
-        m.slots.delete(address);
-        if (m.session.state !== 'open') return; // reconcile runs again on 'migrated'
-        const present = m.session.paths.some(
-          (p) => p.state === 'open' && p.localAddress === address,
-        );
-        if (!present && this.usable(m).some((a) => a.address === address))
-          this.open(m, address, failures, since);
-        else this.reconcile(m);
-      },
-      Math.max(0, delay),
-    );
+    slot.timer = this.clock.after(Math.max(0, delay), () => {
+      if (m.slots.get(address) !== slot || !this.sessions.has(m.session)) return;
+      m.slots.delete(address);
+      if (m.session.state !== 'open') return; // reconcile runs again on 'migrated'
+      const present = m.session.paths.some((p) => p.state === 'open' && p.localAddress === address);
+      if (!present && this.usable(m).some((a) => a.address === address))
+        this.open(m, address, failures, since);
+      else this.reconcile(m);
+    });
     m.slots.set(address, slot);
     return delay;
   }

@@ -1,23 +1,18 @@
 /**
  * Time as the name service sees it: wall-clock milliseconds since the epoch, because record
- * expiries are absolute times that every party must read alike. Tests pass a manual clock
- * and move it, so expiry, presence and rate limits are tested without sleeping.
+ * expiries are absolute times that every party must read alike. It is the package's one
+ * Clock (src/clock); tests pass a ManualClock and move it, so expiry, presence and rate
+ * limits are tested without sleeping.
  */
-export interface NamesClock {
-  now(): number;
-}
+import type { Clock } from '../clock/clock.js';
 
-export const systemClock: NamesClock = { now: () => Date.now() };
+export type NamesClock = Pick<Clock, 'now'>;
+export { wallClock as systemClock } from '../clock/clock.js';
+import { ManualClock as Manual } from '../clock/manual-clock.js';
 
-/** A clock that moves only when told to. */
-export class ManualClock implements NamesClock {
-  constructor(private t = Date.UTC(2030, 0, 1)) {}
-
-  now(): number {
-    return this.t;
-  }
-
-  advance(ms: number): void {
-    this.t += ms;
+/** The package's ManualClock, starting at a wall-clock date (records carry absolute times). */
+export class ManualClock extends Manual {
+  constructor(start = Date.UTC(2030, 0, 1)) {
+    super(start);
   }
 }

@@ -2,7 +2,6 @@
 import { createHash } from 'node:crypto';
 import { type Agent, type IncomingHttpHeaders, request } from 'node:http';
 import assert from 'node:assert/strict';
-import type { Clock } from '../../src/gateway/http/clock.js';
 import type { Gateway } from './rig.js';
 
 export * from './origin.js';
@@ -12,52 +11,7 @@ export const KiB = 1024;
 export const MiB = 1024 * KiB;
 export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-/** A clock that moves only when told to: timeouts without waiting. */
-export class ManualClock implements Clock {
-  #now = 0;
-  #timers: { at: number; fn: () => void; live: boolean }[] = [];
-  #armWaiters: { ms: number; resolve: () => void }[] = [];
-
-  /** Resolves when the code under test arms a timer of exactly `ms` (after now). */
-  whenArmed(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#armWaiters.push({ ms, resolve }));
-  }
-
-  now(): number {
-    return this.#now;
-  }
-
-  after(ms: number, fn: () => void): () => void {
-    const timer = { at: this.#now + ms, fn, live: true };
-    this.#timers.push(timer);
-    for (const w of this.#armWaiters.filter((x) => x.ms === ms)) w.resolve();
-    this.#armWaiters = this.#armWaiters.filter((x) => x.ms !== ms);
-    return () => {
-      timer.live = false;
-    };
-  }
-
-  /** Timers still armed. */
-  get pending(): number {
-    return this.#timers.filter((t) => t.live).length;
-  }
-
-  /** Move time forward, firing due timers in order. */
-  advance(ms: number): void {
-    const target = this.#now + ms;
-    for (;;) {
-      const due = this.#timers
-        .filter((t) => t.live && t.at <= target)
-        .sort((a, b) => a.at - b.at)[0];
-      if (due === undefined) break;
-      due.live = false;
-      this.#now = due.at;
-      due.fn();
-    }
-    this.#now = target;
-    this.#timers = this.#timers.filter((t) => t.live);
-  }
-}
+export { ManualClock } from '../../src/clock/manual-clock.js';
 
 export interface Download {
   status: number;

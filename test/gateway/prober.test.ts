@@ -60,7 +60,7 @@ test('one probe per interval from the uplink address, targets in turn; a SYN-ACK
   assert.ok(Math.abs((prober.rttMs ?? 0) - (230 + (130 - 230) / 8)) < 1e-9, 'smoothed RTT');
   assert.equal(prober.loss, 1 / 3);
   prober.stop();
-  assert.equal(clock.pending, 0, 'no timer left');
+  assert.equal(clock.pending.length, 0, 'no timer left');
 });
 
 test('an unanswered probe is lost after the timeout and its socket closed: at most timeout/interval open', () => {
@@ -76,7 +76,7 @@ test('an unanswered probe is lost after the timeout and its socket closed: at mo
   assert.equal(answers.length, 0);
   prober.stop();
   assert.ok(sockets.every((s) => s.socket.destroyed));
-  assert.equal(clock.pending, 0);
+  assert.equal(clock.pending.length, 0);
 });
 
 test('no address, no probe', () => {

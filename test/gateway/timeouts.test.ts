@@ -40,7 +40,7 @@ test('resume timeout: the re-request gets no answer in time, the flow gives up',
   assert.equal(d.body.length, MiB);
   const stats = await gw.flowClosed(0);
   assert.equal(stats.error?.code, 'ROAM_GATEWAY_RESUME_TIMEOUT');
-  assert.equal(clock.pending, 0, 'no timer left armed');
+  assert.equal(clock.pending.length, 0, 'no timer left armed');
 });
 
 test('resume timeout with attempts left: the next uplink gets the re-request', T, async (t) => {

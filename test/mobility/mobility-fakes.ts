@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { ManagerClock } from '../../src/mobility/mobility-manager.js';
 import { diffAddresses, type LocalAddress } from '../../src/mobility/local-addresses.js';
 import type { SchedulerName, SchedulerOptions } from '../../src/multipath/scheduler.js';
-import type { PathPolicy } from '../../src/session/session.js';
+import type { PathPolicy } from '../../src/multipath/policy.js';
 
 export const addr = (iface: string, address: string, prefixLength = 24): LocalAddress => ({
   interface: iface,
@@ -31,36 +30,7 @@ export class FakeWatcher extends EventEmitter {
 }
 
 /** A timer list advanced by hand. */
-export class ManualClock implements ManagerClock {
-  t = 0;
-  private timers: { at: number; fn: () => void; id: number }[] = [];
-  private next = 1;
-  now(): number {
-    return this.t;
-  }
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.next++;
-    this.timers.push({ at: this.t + ms, fn, id });
-    return id;
-  }
-  clearTimeout(handle: unknown): void {
-    this.timers = this.timers.filter((x) => x.id !== handle);
-  }
-  get pending(): number[] {
-    return this.timers.map((x) => x.at - this.t).sort((a, b) => a - b);
-  }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
+export { ManualClock } from '../../src/clock/manual-clock.js';
 
 interface Pending {
   localAddress: string;

@@ -27,11 +27,11 @@ test('a new address gets a flowpath at once; the event says how long it took', a
   const { watcher, clock, manager, session, events } = rig();
   manager.manage(session);
   assert.deepEqual(session.adds, [], 'the existing address already has its flowpath');
-  clock.t = 1000;
+  clock.setNow(1000);
   watcher.set([WIFI, CELL]);
   assert.deepEqual(session.adds, ['10.2.0.2'], 'opened in the same tick as the event');
   assert.deepEqual(manager.slots(session), { '10.1.0.2': 'open', '10.2.0.2': 'opening' });
-  clock.t = 1040;
+  clock.setNow(1040);
   await session.settle('10.2.0.2');
   assert.deepEqual(manager.slots(session), { '10.1.0.2': 'open', '10.2.0.2': 'open' });
   const added = events.find((x) => x.name === 'path-added')?.e as PathEvent;
@@ -43,7 +43,7 @@ test('a new address gets a flowpath at once; the event says how long it took', a
 test('a vanished address: its flowpath is removed in the same tick, not after a timeout', async () => {
   const { watcher, clock, manager, session, events } = rig([WIFI, CELL], ['10.1.0.2', '10.2.0.2']);
   manager.manage(session);
-  clock.t = 500;
+  clock.setNow(500);
   watcher.set([WIFI]);
   assert.deepEqual(session.removed, [2]);
   assert.deepEqual(session.openAddresses(), ['10.1.0.2']);

@@ -8,7 +8,7 @@ import { startControlServer } from '../control/server.js';
 import { isHealthy, type Transition } from '../health/state-machine.js';
 import { LinkMonitor } from '../health/link-monitor.js';
 import type { ProbeConnect } from '../health/prober.js';
-import { type Clock, systemClock } from '../http/clock.js';
+import { type Clock, systemClock } from '../../clock/clock.js';
 import { HttpEngine } from '../http/engine.js';
 import type { HostPort } from '../http/uplink.js';
 import { type Command, optional } from '../routing/command.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { UplinkConfig } from '../config/model.js';
-import type { Clock } from '../http/clock.js';
+import type { Clock } from '../../clock/clock.js';
 import { type Transition, UplinkHealth, type HealthThresholds } from '../health/state-machine.js';
 import { type ProbeConnect, UplinkProber } from '../health/prober.js';
 import type { ProbeTarget } from '../config/model.js';

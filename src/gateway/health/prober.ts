@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import type { Clock } from '../http/clock.js';
+import type { Clock } from '../../clock/clock.js';
 import type { ProbeTarget } from '../config/model.js';
 
 /** Opens a probe connection from `localAddress`; injectable for tests. */

@@ -1,5 +1,5 @@
-export type { Clock } from './clock.js';
-export { systemClock } from './clock.js';
+export type { Clock } from '../../clock/clock.js';
+export { systemClock } from '../../clock/clock.js';
 export { HttpEngine, type ListenOptions } from './engine.js';
 export { GatewayCode } from './errors.js';
 export type { Flow } from './flow.js';

@@ -2,7 +2,7 @@ import { Socket } from 'node:net';
 import { RoamError } from '../../errors.js';
 import { loadNative } from '../../native/addon.js';
 import { type Logger, rootLogger } from '../../log/logger.js';
-import { type Clock, systemClock } from './clock.js';
+import { type Clock, systemClock } from '../../clock/clock.js';
 import type { FlowStats } from './flow-state.js';
 import type { HeadLimits } from './head.js';
 import { type ConnectFn, defaultConnect, type HostPort, type PickUplink } from './uplink.js';

@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { RoamError } from '../../errors.js';
 import { lastChunk, writeChunk } from './chunked.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../clock/clock.js';
 import { asRoamError, GatewayCode } from './errors.js';
 import type { HeadLimits } from './head.js';
 import { headerTokens, type HeaderList } from './headers.js';

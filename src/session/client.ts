@@ -4,13 +4,14 @@ import { TLSSocket } from 'node:tls';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isRoamError, RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { ErrorCode, type HelloFrame, type WelcomeFrame } from '../wire/index.js';
+import type { HelloFrame, WelcomeFrame } from '../wire/index.js';
 import { ClientControl } from './control-client.js';
 import { NameDial } from './names/dial.js';
 import { listsEndpoint } from './names/endpoints.js';
 import { type ConnectTo, NameLocator, type NamesOption } from './names/locator.js';
 import { Flowpath } from './flowpath.js';
-import { attachProof, attachProofValid, firstFrame } from './handshake.js';
+import { firstFrame } from './handshake.js';
+import { joinHello, newHello, verifyJoinWelcome, verifyNewWelcome } from './handshake-messages.js';
 import {
   connectOptionsSchema,
   type Endpoint,
@@ -19,7 +20,7 @@ import {
   type SessionOptions,
   type SocketFactory,
 } from './options.js';
-import { deriveSecret, newKeyShare, nonce } from './secret.js';
+import { newKeyShare, nonce } from './secret.js';
 import { checkPin, type ClientTlsOptions, tlsSocketFactory } from './tls.js';
 import type { SchedulerName } from '../multipath/scheduler.js';
 import type { FlowpathInfo } from './flowpath.js';
@@ -419,55 +420,25 @@ class ClientDriver {
     mode: 'add' | 'attach',
     controlAddr: HelloFrame['controlAddr'],
   ): Promise<{ pathId: number; welcome: WelcomeFrame }> {
-    const pathId = this.allocPathId();
-    const clientNonce = nonce();
-    const counter = ++this.counter;
-    const received = this.session.received;
-    const connId = this.session.connId;
-    path.send({
-      type: 'hello',
+    const hello = {
       mode,
-      pathId,
-      connId,
-      nonce: clientNonce,
-      keyShare: Buffer.alloc(32),
-      counter,
-      received,
+      connId: this.session.connId,
+      secret: this.session.secret,
+      pathId: this.allocPathId(),
+      counter: ++this.counter,
+      received: this.session.received,
+      nonce: nonce(),
       recvWindow: this.session.receiveWindow,
       controlAddr,
-      proof: attachProof(this.session.secret, 'client', {
-        connId,
-        pathId,
-        counter,
-        received,
-        clientNonce,
-        serverNonce: Buffer.alloc(16),
-      }),
-    });
-    const welcome = await firstFrame(path, this.opts.connectTimeoutMs);
-    if (
-      welcome.type !== 'welcome' ||
-      !welcome.connId.equals(connId) ||
-      !attachProofValid(
-        this.session.secret,
-        'server',
-        {
-          connId,
-          pathId,
-          counter,
-          received: welcome.received,
-          clientNonce,
-          serverNonce: welcome.nonce,
-        },
-        welcome.proof,
-      )
-    ) {
-      path.fail('bad welcome', {
-        code: ErrorCode.BAD_PROOF,
-        reason: 'WELCOME did not prove the session secret',
-      });
-      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server did not prove the session secret');
+    };
+    path.send(joinHello(hello));
+    const verified = verifyJoinWelcome(await firstFrame(path, this.opts.connectTimeoutMs), hello);
+    if (!verified.ok) {
+      path.fail('bad welcome', { code: verified.code, reason: verified.reason });
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', verified.why);
     }
+    const { pathId } = hello;
+    const { welcome } = verified;
     return { pathId, welcome };
   }
 
@@ -575,20 +546,16 @@ class ClientDriver {
     // HELLO and the early data leave together, in one segment when they fit.
     socket.cork();
     try {
-      path.send({
-        type: 'hello',
-        mode: 'new',
-        pathId: 0,
-        connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
-        nonce: clientNonce,
-        keyShare: share.publicKey,
-        counter: 0,
-        received: 0,
-        recvWindow: this.session.receiveWindow,
-        controlAddr: control ?? null,
-        proof: Buffer.alloc(32),
-        multipath: this.session.expectMultipath,
-      });
+      path.send(
+        newHello({
+          clientHalf,
+          share,
+          nonce: clientNonce,
+          recvWindow: this.session.receiveWindow,
+          controlAddr: control ?? null,
+          multipath: this.session.expectMultipath,
+        }),
+      );
       this.session.beginEarly(path);
     } finally {
       socket.uncork();
@@ -615,38 +582,13 @@ class ClientDriver {
       }
       throw err;
     }
-    if (welcome.type !== 'welcome' || !welcome.connId.subarray(0, 8).equals(clientHalf)) {
-      path.fail('bad welcome', {
-        code: ErrorCode.PROTOCOL,
-        reason: 'expected WELCOME for our session',
-      });
-      throw new RoamError(
-        'ROAM_HANDSHAKE_FAILED',
-        'the server answered HELLO with something other than our WELCOME',
-      );
+    const verified = verifyNewWelcome(welcome, { clientHalf, share, nonce: clientNonce });
+    if (!verified.ok) {
+      path.fail(verified.why, { code: verified.code, reason: verified.reason });
+      throw new RoamError('ROAM_HANDSHAKE_FAILED', verified.why);
     }
-    let secret: Buffer;
-    try {
-      secret = deriveSecret(share, welcome.keyShare, welcome.connId, clientNonce, welcome.nonce);
-    } catch {
-      path.fail('bad key share', { code: ErrorCode.PROTOCOL, reason: 'bad key share' });
-      throw new RoamError('ROAM_HANDSHAKE_FAILED', 'the server sent an unusable key share');
-    }
-    const fields = {
-      connId: welcome.connId,
-      pathId: 0,
-      counter: 0,
-      received: welcome.received,
-      clientNonce,
-      serverNonce: welcome.nonce,
-    };
-    if (!attachProofValid(secret, 'server', fields, welcome.proof)) {
-      path.fail('bad proof', { code: ErrorCode.BAD_PROOF, reason: 'key confirmation failed' });
-      throw new RoamError(
-        'ROAM_HANDSHAKE_FAILED',
-        'key confirmation failed: the server derived another secret',
-      );
-    }
+    const { secret } = verified;
+    welcome = verified.welcome;
     if (this.session.destroyed) {
       path.close('the session was closed while connecting');
       throw new RoamError('ROAM_SESSION_CLOSED', 'the session was closed while connecting');

@@ -8,7 +8,8 @@ import { isIP } from 'node:net';
 import { ErrorCode, MAX_ADDRESSES } from '../wire/index.js';
 import { type ReconnectResult, ServerControl } from './control-server.js';
 import { Flowpath } from './flowpath.js';
-import { attachProof, attachProofValid, firstFrame, type HelloFrame } from './handshake.js';
+import { firstFrame, type HelloFrame } from './handshake.js';
+import { acceptJoinHello, acceptNewHello } from './handshake-messages.js';
 import type { SchedulerName } from '../multipath/scheduler.js';
 import {
   type Endpoint,
@@ -19,7 +20,7 @@ import {
   type SessionOptions,
 } from './options.js';
 import { ReplayWindow } from './replay-window.js';
-import { deriveSecret, newKeyShare, nonce } from './secret.js';
+import { newKeyShare, nonce } from './secret.js';
 import { type MultipathSessionOptions, Session } from './session.js';
 import type { ServerTlsOptions } from './tls.js';
 
@@ -241,30 +242,26 @@ export class RoamServer extends EventEmitter<{
   }
 
   private newSession(path: Flowpath, hello: HelloFrame): void {
-    if (hello.received !== 0) {
-      // Checked before anything is made: adoptPath would refuse it, but only after the
-      // session existed, and it would be left behind detached.
-      path.fail('new session with a resume point', {
-        code: ErrorCode.PROTOCOL,
-        reason: 'a new session starts at received 0',
-      });
+    // Cheap refusals first: a malformed HELLO (refused below) supersedes nothing, and a
+    // server at its limit does no key agreement.
+    if (hello.received === 0) {
+      this.supersede(hello.connId.subarray(0, 8).toString('hex'));
+      if (this.sessions.size >= this.limits.maxSessions) {
+        path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
+        return;
+      }
+    }
+    const accepted = acceptNewHello(hello, {
+      share: newKeyShare(),
+      nonce: nonce(),
+      serverHalf: randomBytes(8),
+      recvWindow: this.options.inputBufferBytes,
+    });
+    if (!accepted.ok) {
+      path.fail(accepted.why, { code: accepted.code, reason: accepted.reason });
       return;
     }
-    this.supersede(hello.connId.subarray(0, 8).toString('hex'));
-    if (this.sessions.size >= this.limits.maxSessions) {
-      path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
-      return;
-    }
-    const share = newKeyShare();
-    const serverNonce = nonce();
-    const connId = Buffer.concat([hello.connId.subarray(0, 8), randomBytes(8)]);
-    let secret: Buffer;
-    try {
-      secret = deriveSecret(share, hello.keyShare, connId, hello.nonce, serverNonce);
-    } catch {
-      path.fail('bad key share', { code: ErrorCode.PROTOCOL, reason: 'bad key share' });
-      return;
-    }
+    const { connId, secret, welcome } = accepted;
     const session = new Session({
       role: 'server',
       options: this.options,
@@ -275,30 +272,12 @@ export class RoamServer extends EventEmitter<{
     session.peerControl = hello.controlAddr;
     // The client will add flowpaths: what they can carry of the first answer waits for them.
     session.expectMultipath = hello.multipath === true;
-    const proof = attachProof(secret, 'server', {
-      connId,
-      pathId: hello.pathId,
-      counter: 0,
-      received: 0,
-      clientNonce: hello.nonce,
-      serverNonce,
-    });
     path.pathId = hello.pathId;
     // WELCOME and ADDRESSES leave in one segment, so the client knows the server's other
     // addresses when it pairs its local addresses with them (right after WELCOME).
     path.socket.cork();
     try {
-      path.send({
-        type: 'welcome',
-        pathId: hello.pathId,
-        connId,
-        nonce: serverNonce,
-        keyShare: share.publicKey,
-        received: 0,
-        recvWindow: session.receiveWindow,
-        controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
-        proof,
-      });
+      path.send(welcome);
       const record = { session, counters: new ReplayWindow() };
       this.sessions.set(session.id, record);
       const half = connId.subarray(0, 8).toString('hex');
@@ -364,27 +343,19 @@ export class RoamServer extends EventEmitter<{
       return;
     }
     const { session } = record;
-    const fields = {
-      connId: hello.connId,
-      pathId: hello.pathId,
-      counter: hello.counter,
-      received: hello.received,
-      clientNonce: hello.nonce,
-      serverNonce: Buffer.alloc(16),
-    };
+    const accepted = acceptJoinHello(
+      hello,
+      {
+        secret: session.secret,
+        received: session.received,
+        recvWindow: session.receiveWindow,
+        counters: record.counters,
+      },
+      nonce(),
+    );
     // Flowpath.fail logs each refusal (one warn line with the code and the peer's address).
-    if (!attachProofValid(session.secret, 'client', fields, hello.proof)) {
-      path.fail(`attach to session ${id} with a bad proof`, {
-        code: ErrorCode.BAD_PROOF,
-        reason: 'bad proof',
-      });
-      return;
-    }
-    if (!record.counters.accept(hello.counter)) {
-      path.fail(`replayed attach to session ${id}`, {
-        code: ErrorCode.REPLAY,
-        reason: 'attach counter not fresh',
-      });
+    if (!accepted.ok) {
+      path.fail(accepted.why, { code: accepted.code, reason: accepted.reason });
       return;
     }
     // Its proof shows the client has the secret, hence our WELCOME.
@@ -397,24 +368,8 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
-    const serverNonce = nonce();
-    const proof = attachProof(session.secret, 'server', {
-      ...fields,
-      received: session.received,
-      serverNonce,
-    });
     path.pathId = hello.pathId;
-    path.send({
-      type: 'welcome',
-      pathId: hello.pathId,
-      connId: hello.connId,
-      nonce: serverNonce,
-      keyShare: Buffer.alloc(32),
-      received: session.received,
-      recvWindow: session.receiveWindow,
-      controlAddr: null, // the server's RECONNECT goes out from its control socket; clients need no address
-      proof,
-    });
+    path.send(accepted.welcome);
     if (hello.controlAddr) session.peerControl = hello.controlAddr;
     // A resume (mode attach): the client has no other flowpath, so those we hold are stale.
     if (hello.mode === 'attach') session.dropPaths('the client resumed on a new flowpath');

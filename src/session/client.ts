@@ -25,6 +25,7 @@ import { checkPin, type ClientTlsOptions, tlsSocketFactory } from './tls.js';
 import type { SchedulerName } from '../multipath/scheduler.js';
 import type { FlowpathInfo } from './flowpath.js';
 import { type MultipathSessionOptions, Session } from './session.js';
+import { pairKey, type PathPair, PathPairs, retryDelayMs } from './path-pairs.js';
 
 export interface ConnectOptions extends Partial<SessionOptions> {
   host?: string;
@@ -138,7 +139,7 @@ class ClientDriver {
   private control: ClientControl | undefined;
   private nextPathId = 1;
   /** Every (local address, server address) pair the client wants a flowpath on. */
-  private readonly pairs = new Map<string, PathPair>();
+  private readonly pairs: PathPairs;
   /** Addresses the server advertised (ADDRESSES). */
   private advertised: Endpoint[] = [];
   /**
@@ -170,6 +171,7 @@ class ClientDriver {
       connectTo: ConnectTo,
     ) => Promise<{ socket: Socket; endpoint: Endpoint }>,
   ) {
+    this.pairs = new PathPairs(maxFlowpaths);
     if (useControl) this.control = new ClientControl(session, (to) => this.serverMoved(to));
     // More flowpaths will join the first: pace it, and say so in HELLO for the server's side.
     session.expectMultipath = maxFlowpaths > 1 && locals.filter((l) => l !== undefined).length > 1;
@@ -192,72 +194,18 @@ class ClientDriver {
     session.pathController = {
       add: (opts) => this.addExplicit(opts),
       remove: (pathId) => {
-        for (const pair of this.pairs.values()) if (pair.pathId === pathId) pair.removed = true;
+        for (const pair of this.pairs.withPath(pathId)) pair.removed = true;
       },
     };
   }
 
   // ---- multipath: one flowpath per (local address, server address) pair -------------------
 
-  private pairOf(local: string | undefined, remote: Endpoint, explicit = false): PathPair {
-    const key = pairKey(local, remote);
-    let pair = this.pairs.get(key);
-    if (!pair) {
-      pair = {
-        key,
-        local,
-        remote: { host: remote.host, port: remote.port },
-        pathId: undefined,
-        opening: false,
-        failures: 0,
-        timer: undefined,
-        removed: false,
-        explicit,
-      };
-      this.pairs.set(key, pair);
-    }
-    return pair;
-  }
-
-  private livePaths(): number {
-    let n = 0;
-    for (const pair of this.pairs.values()) if (pair.pathId !== undefined || pair.opening) n++;
-    return n;
-  }
-
-  /**
-   * Opens the flowpaths the client wants and does not have, within maxFlowpaths. Pairs are
-   * taken in rounds, every local address once per round, each with the server address that
-   * looks most its own (longest common prefix, then the i-th for the i-th): with
-   * maxFlowpaths equal to the number of local addresses, Wi-Fi goes to the server's Wi-Fi
-   * side and the modem to its other address, not both to the first.
-   */
+  /** Opens the flowpaths the client wants and does not have (PathPairs.wanted). */
   private ensurePaths(): void {
     if (this.session.state !== 'open' || !this.current) return;
-    const remotes = [this.current, ...this.advertised].filter(
-      (r, i, all) => all.findIndex((o) => o.host === r.host && o.port === r.port) === i,
-    );
-    const ranked = this.locals.map((local, i) =>
-      remotes
-        .filter((r) => local === undefined || isIP(local) === isIP(r.host)) // no v4 → v6
-        .map((r, j) => ({
-          r,
-          prefix: local === undefined ? 0 : commonPrefixBits(local, r.host),
-          turn: (j - i + remotes.length) % remotes.length,
-        }))
-        .sort((a, b) => b.prefix - a.prefix || a.turn - b.turn)
-        .map((x) => x.r),
-    );
-    for (let round = 0; round < remotes.length; round++) {
-      for (const [i, local] of this.locals.entries()) {
-        const remote = ranked[i]?.[round];
-        if (!remote) continue;
-        const pair = this.pairOf(local, remote);
-        if (pair.removed || pair.pathId !== undefined || pair.opening || pair.timer) continue;
-        if (this.livePaths() >= this.maxFlowpaths) return;
-        void this.openPair(pair).catch(() => undefined);
-      }
-    }
+    for (const pair of this.pairs.wanted(this.locals, [this.current, ...this.advertised]))
+      void this.openPair(pair).catch(() => undefined);
   }
 
   private async openPair(pair: PathPair): Promise<FlowpathInfo> {
@@ -278,24 +226,26 @@ class ClientDriver {
 
   /** A pair that failed, or whose flowpath died while others live, is tried again later. */
   private retryPair(pair: PathPair): void {
-    if (pair.removed || pair.timer || this.session.destroyed) return;
-    const delay = Math.min(30_000, this.opts.retryIntervalMs * 2 ** Math.min(pair.failures, 10));
-    pair.timer = setTimeout(() => {
-      pair.timer = undefined;
-      if (
-        this.session.state === 'open' &&
-        !pair.removed &&
-        pair.pathId === undefined &&
-        !pair.opening
-      )
-        void this.openPair(pair).catch(() => undefined);
-    }, delay);
-    pair.timer.unref();
+    if (pair.removed || pair.retry || this.session.destroyed) return;
+    const timer = setTimeout(
+      () => {
+        pair.retry = undefined;
+        if (
+          this.session.state === 'open' &&
+          !pair.removed &&
+          pair.pathId === undefined &&
+          !pair.opening
+        )
+          void this.openPair(pair).catch(() => undefined);
+      },
+      retryDelayMs(pair.failures, this.opts.retryIntervalMs),
+    );
+    timer.unref();
+    pair.retry = () => clearTimeout(timer);
   }
 
   private onPathDown(pathId: number): void {
-    for (const pair of this.pairs.values()) {
-      if (pair.pathId !== pathId) continue;
+    for (const pair of this.pairs.withPath(pathId)) {
       pair.pathId = undefined;
       pair.failures++;
       if (this.session.state === 'open') this.retryPair(pair);
@@ -318,18 +268,18 @@ class ClientDriver {
           `localAddress must be a literal IP address, got ${opts.localAddress}`,
         ),
       );
-    const pair = this.pairOf(opts.localAddress, remote, true);
+    const pair = this.pairs.of(opts.localAddress, remote, true);
     pair.removed = false;
     if (pair.pathId !== undefined) {
       const info = this.session.paths.find((p) => p.pathId === pair.pathId);
       if (info) return Promise.resolve(info);
     }
-    if (this.livePaths() >= this.maxFlowpaths)
+    if (this.pairs.full)
       return Promise.reject(
         new RoamError('ROAM_PATH_LIMIT', `the session has its maxFlowpaths (${this.maxFlowpaths})`),
       );
-    if (pair.timer) clearTimeout(pair.timer);
-    pair.timer = undefined;
+    pair.retry?.();
+    pair.retry = undefined;
     return this.openPair(pair);
   }
 
@@ -597,7 +547,7 @@ class ClientDriver {
     this.session.establish(welcome.connId, secret);
     this.session.peerControl = welcome.controlAddr;
     path.pathId = 0;
-    this.pairOf(target.localAddress ?? this.localAddress, this.current).pathId = 0;
+    this.pairs.of(target.localAddress ?? this.localAddress, this.current).pathId = 0;
     this.session.adoptPath(path, welcome.received, welcome.recvWindow);
     return 'established';
   }
@@ -690,8 +640,7 @@ class ClientDriver {
       this.session.peerControl = welcome.controlAddr ?? this.session.peerControl;
       for (const other of this.attempts.keys()) if (other !== socket) other.destroy();
       path.pathId = pathId;
-      for (const pair of this.pairs.values()) pair.pathId = undefined;
-      this.pairOf(target.localAddress, this.current).pathId = pathId;
+      this.pairs.resumedOn(this.pairs.of(target.localAddress, this.current), pathId);
       this.session.adoptPath(path, welcome.received, welcome.recvWindow);
     } catch (err) {
       const code = err instanceof RoamError ? err.code : 'ROAM_CONNECT_FAILED';
@@ -717,36 +666,8 @@ class ClientDriver {
     for (const s of this.attempts.keys()) s.destroy();
     this.attempts.clear();
     this.control?.close();
-    for (const pair of this.pairs.values()) if (pair.timer) clearTimeout(pair.timer);
+    this.pairs.stop();
   }
-}
-
-function pairKey(local: string | undefined, remote: Endpoint): string {
-  return `${local ?? '*'}>${remote.host}:${remote.port}`;
-}
-
-/** Leading bits two IPv4 addresses share (0 for anything else). */
-function commonPrefixBits(a: string, b: string): number {
-  if (isIP(a) !== 4 || isIP(b) !== 4) return 0;
-  const n = (ip: string) => ip.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
-  const x = (n(a) ^ n(b)) >>> 0;
-  return x === 0 ? 32 : Math.clz32(x);
-}
-
-interface PathPair {
-  key: string;
-  local: string | undefined;
-  remote: Endpoint;
-  /** The live flowpath on this pair, if any. */
-  pathId: number | undefined;
-  opening: boolean;
-  /** Consecutive failures: the retry delay doubles with each. */
-  failures: number;
-  timer: NodeJS.Timeout | undefined;
-  /** removePath() was called: do not open it again. */
-  removed: boolean;
-  /** Opened by addPath() rather than from localAddresses × server addresses. */
-  explicit: boolean;
 }
 
 /**

@@ -50,6 +50,11 @@ export class NamesClient {
   private readonly watches = new Set<NameWatch>();
   private readonly published = new Map<string, number>();
   private lastBeat = 0;
+  /**
+   * The newest store revision this client has seen (a write's, a lookup's, a watch event's):
+   * sent with every lookup, so no server answers with a record older than one seen here.
+   */
+  knownRevision = 0;
 
   constructor(private readonly opts: NamesClientOptions) {
     this.http = new JsonHttp(opts.server, opts.timeoutMs ?? 5000);
@@ -63,8 +68,14 @@ export class NamesClient {
     return this.opts.server;
   }
 
-  /** The current record of a name, verified. `maxAgeMs` allows an answer from the cache. */
-  async resolve(name: string, opts: { maxAgeMs?: number } = {}): Promise<NameRecord> {
+  /**
+   * The current record of a name, verified. `maxAgeMs` allows an answer from the cache;
+   * `linearizable` asks the server to read its store rather than its cache.
+   */
+  async resolve(
+    name: string,
+    opts: { maxAgeMs?: number; linearizable?: boolean } = {},
+  ): Promise<NameRecord> {
     parseName(name);
     const cached = this.cache.get(name);
     const now = this.clock.now();
@@ -72,8 +83,15 @@ export class NamesClient {
     const fresh = opts.maxAgeMs !== undefined && age >= 0 && age <= opts.maxAgeMs;
     if (cached && fresh && !cached.record.deleted && cached.record.expiresAt > now)
       return cached.record;
-    const res = await this.http.json<LookupResult>('GET', `/v1/names/${encodeURIComponent(name)}`);
-    return (await this.trust.accept(name, res.record, res.owner)).record;
+    const query = [
+      ...(this.knownRevision > 0 ? [`minRevision=${this.knownRevision}`] : []),
+      ...(opts.linearizable ? ['linearizable=true'] : []),
+    ].join('&');
+    const path = `/v1/names/${encodeURIComponent(name)}${query ? `?${query}` : ''}`;
+    const res = await this.http.json<LookupResult>('GET', path);
+    const record = (await this.trust.accept(name, res.record, res.owner)).record;
+    this.saw(res.revision);
+    return record;
   }
 
   /** Signs the fields with this client's key at a new version and writes them. */
@@ -145,7 +163,11 @@ export class NamesClient {
     opts: WatchOptions = {},
   ): NameWatch {
     for (const n of names) parseName(n);
-    const w = new NameWatch(this.http, this.trust, () => this.clock.now(), names, onChange, opts);
+    const told = (change: NameChange) => {
+      this.saw(change.revision);
+      onChange(change);
+    };
+    const w = new NameWatch(this.http, this.trust, () => this.clock.now(), names, told, opts);
     for (const old of this.watches) if (old.state === 'closed') this.watches.delete(old);
     this.watches.add(w);
     return w;
@@ -194,6 +216,7 @@ export class NamesClient {
           });
         this.published.set(unsigned.name, version);
         this.cache.offer(record, this.clock.now());
+        this.saw(result.revision);
         return { record, result };
       } catch (err) {
         // Another writer (or this key before a restart) is ahead: go above it, once.
@@ -230,6 +253,11 @@ export class NamesClient {
       'ROAM_NAMES_NEED_DELEGATION',
       `${name} has no delegation for this key; sign one with the user's key (userKey, or --user-key)`,
     );
+  }
+
+  private saw(revision: unknown): void {
+    if (typeof revision === 'number' && Number.isSafeInteger(revision) && revision > 0)
+      this.knownRevision = Math.max(this.knownRevision, revision);
   }
 
   private requireKey(): KeyPair {

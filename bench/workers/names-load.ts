@@ -27,7 +27,15 @@ export type LoadConfig =
       durationMs: number;
     }
   | { mode: 'update'; url: string; devices: LoadDevice[]; warmupMs: number; durationMs: number }
-  | { mode: 'watch'; url: string; devices: LoadDevice[]; perSecond: number; durationMs: number }
+  | {
+      mode: 'watch';
+      url: string;
+      /** Where the watch is opened (default `url`): another server of the same store. */
+      watchUrl?: string;
+      devices: LoadDevice[];
+      perSecond: number;
+      durationMs: number;
+    }
   | {
       mode: 'etcd-get';
       endpoints: string[];
@@ -267,7 +275,7 @@ async function watchLatency(config: Extract<LoadConfig, { mode: 'watch' }>): Pro
   const all = signers(config.devices);
   const sent = new Map<string, number>();
   const lat = new Latencies();
-  const client = new NamesClient({ server: config.url });
+  const client = new NamesClient({ server: config.watchUrl ?? config.url });
   let received = 0;
   const w = client.watch(
     all.map((s) => s.name),

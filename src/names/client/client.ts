@@ -7,6 +7,7 @@ import type { DeviceState, LookupResult, WriteResult } from '../protocol.js';
 import type { Address, Delegation, Kind, NameRecord, UnsignedRecord } from '../record.js';
 import { makeDelegation, signHeartbeat, signRecord } from '../sign.js';
 import { VersionCache } from './cache.js';
+import { FailoverHttp } from './failover.js';
 import { JsonHttp } from './http.js';
 import { Trust } from './trust.js';
 import { type NameChange, NameWatch, type WatchOptions } from './watch.js';
@@ -14,6 +15,11 @@ import { type NameChange, NameWatch, type WatchOptions } from './watch.js';
 export interface NamesClientOptions {
   /** The name server, e.g. http://127.0.0.1:7447. */
   server: string;
+  /**
+   * More servers of the same store (etcd): requests fail over to the next when one cannot
+   * be reached or cannot reach its store, and watches resume there (FailoverHttp).
+   */
+  servers?: string[];
   /** The key this client publishes and heartbeats with. */
   key?: KeyPair;
   /** A user's key, to certify `key` for a device or service name of that user. */
@@ -57,7 +63,11 @@ export class NamesClient {
   knownRevision = 0;
 
   constructor(private readonly opts: NamesClientOptions) {
-    this.http = new JsonHttp(opts.server, opts.timeoutMs ?? 5000);
+    const timeout = opts.timeoutMs ?? 5000;
+    const others = (opts.servers ?? []).filter((s) => s !== opts.server);
+    this.http = others.length
+      ? new FailoverHttp([opts.server, ...others], timeout)
+      : new JsonHttp(opts.server, timeout);
     this.clock = opts.clock ?? systemClock;
     const pins = new Map(Object.entries(opts.pins ?? {}));
     this.trust = new Trust(this.cache, this.clock, pins, (user) => this.resolve(user));

@@ -3,7 +3,6 @@ import type { RoamError } from '../../../errors.js';
 import { rootLogger } from '../../../log/logger.js';
 import { namesError } from '../../codes.js';
 import type { ChangeFeed, FeedSignal, StoreEvent, WatchHandle, WatchListener } from '../store.js';
-import type { EtcdWatch } from './watch.js';
 
 export interface ChangeFeedOptions {
   /**
@@ -18,7 +17,16 @@ export interface ChangeFeedOptions {
   now?: () => number;
 }
 
-/** What the feed needs of its store (EtcdStore gives it; tests may give another). */
+/** The watch the feed runs on (EtcdWatch). */
+export interface FeedWatch {
+  close(): void;
+  /** Asks for a progress answer on the watch's stream; false if it is not streaming. */
+  requestProgress(): boolean;
+  /** Drops the stream and resumes from the next revision, without a gap. */
+  resume(why: string): void;
+}
+
+/** What the feed needs of its store (EtcdStore gives it; unit tests give another). */
 export interface FeedSource {
   revision(): Promise<number>;
   openWatch(
@@ -26,7 +34,7 @@ export interface FeedSource {
     listener: WatchListener,
     onBroken: (err: RoamError) => void,
     onProgress: () => void,
-  ): Promise<EtcdWatch>;
+  ): Promise<FeedWatch>;
   pause(ms: number): Promise<void>;
 }
 
@@ -64,7 +72,7 @@ export class EtcdChangeFeed implements ChangeFeed {
   private confirmedAt = -Infinity;
   /** Send times of progress requests not answered yet, oldest first. */
   private asked: number[] = [];
-  private watch: EtcdWatch | undefined;
+  private watch: FeedWatch | undefined;
   private readonly ticker: NodeJS.Timeout;
   private readonly listeners = new Set<(signal: FeedSignal) => void>();
   private waiters: Waiter[] = [];
@@ -160,8 +168,11 @@ export class EtcdChangeFeed implements ChangeFeed {
   }
 
   private onEvent(event: StoreEvent): void {
-    if (this.state !== 'live') return;
-    this.through = event.revision;
+    // Also while starting: the new watch replays the writes since its start revision before
+    // open() returns, and `through` must count them (the reset at going live covers the
+    // cache either way).
+    if (this.state === 'closed') return;
+    this.through = Math.max(this.through, event.revision);
     this.emit({ type: 'change', event });
     this.wake();
   }
@@ -173,7 +184,7 @@ export class EtcdChangeFeed implements ChangeFeed {
     if (sent !== undefined) this.confirmedAt = Math.max(this.confirmedAt, sent);
   }
 
-  private onBroken(watch: EtcdWatch, err: RoamError): void {
+  private onBroken(watch: FeedWatch, err: RoamError): void {
     if (this.state !== 'live' || watch !== this.watch) return;
     rootLogger().warn({ err }, 'names store: the change feed lost its etcd watch; reloading');
     this.watch = undefined;
@@ -195,8 +206,11 @@ export class EtcdChangeFeed implements ChangeFeed {
     }
   }
 
-  /** Asks the watch to confirm it is caught up; resumes a stream that stopped answering. */
-  private tick(): void {
+  /**
+   * Asks the watch to confirm it is caught up; resumes a stream that stopped answering.
+   * Run by the feed's own timer (tests with a manual clock call it).
+   */
+  tick(): void {
     if (this.state !== 'live' || !this.watch) return;
     const now = this.now();
     const oldest = this.asked[0];

@@ -5,6 +5,9 @@ import { verifyBytes } from './keys.js';
 import { type LookupAnswer, LookupCache } from './lookup-cache.js';
 import { ownerOf, type ParsedName, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
+import { shardOf } from './presence-batch.js';
+import { PresencePublisher, type PublisherOptions } from './presence-publisher.js';
+import { randomUUID } from 'node:crypto';
 import {
   heartbeatSchema,
   type DeviceState,
@@ -27,6 +30,11 @@ export interface NameServiceOptions {
    * has not reached yet waits for it before reading the store instead (default 50 ms).
    */
   floorWaitMs?: number;
+  /**
+   * On a store with a presence board (etcd): publish this server's presence in batches
+   * (presence-publisher.ts) once startPresencePublisher() is called; false: keep it local.
+   */
+  presenceBatch?: Partial<PublisherOptions> | false;
 }
 
 /** How a lookup may be answered (GET /v1/names/NAME?minRevision=R&linearizable=true). */
@@ -60,6 +68,7 @@ export class NameService {
   /** The store's change feed (etcd): it invalidates `answers` from one watch of the store. */
   private readonly feed: ChangeFeed | undefined;
   private readonly floorWaitMs: number;
+  private readonly batch: PublisherOptions | undefined;
 
   constructor(
     readonly store: NameStore,
@@ -82,6 +91,26 @@ export class NameService {
       signal.type === 'reset' ? this.answers.clear() : this.answers.invalidate(signal.event.name),
     );
     this.floorWaitMs = opts.floorWaitMs ?? 50;
+    this.batch =
+      store.presenceBoard && opts.presenceBatch !== false
+        ? {
+            serverId: randomUUID().slice(0, 8),
+            intervalMs: 5000,
+            shards: 256,
+            refreshMs: Math.floor(this.presenceOptions.offlineAfterMs / 3),
+            ...opts.presenceBatch,
+          }
+        : undefined;
+  }
+
+  /**
+   * Starts publishing this server's presence on the store's board (a store several servers
+   * share), so list-devices on any server sees devices online here; undefined if the store
+   * has no board. The caller closes it (startNamesServer does, with the server).
+   */
+  startPresencePublisher(): PresencePublisher | undefined {
+    if (!this.batch || !this.store.presenceBoard) return undefined;
+    return new PresencePublisher(this.presence, this.store.presenceBoard, this.clock, this.batch);
   }
 
   register(body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
@@ -275,20 +304,25 @@ export class NameService {
     if (!entries.some((e) => e.name === user))
       throw namesError('ROAM_NAMES_NOT_FOUND', `${user} is not registered`);
     const now = this.clock.now();
-    return entries
-      .map(decode)
-      .filter((r) => r.kind === 'device' && !r.deleted)
-      .map((record) => {
-        const expired = record.expiresAt <= now;
-        const p = this.presence.state(record.name, now);
-        return {
-          name: record.name,
-          online: p.online && !expired,
-          lastSeen: p.lastSeen ?? null,
-          expired,
-          record,
-        };
-      });
+    const devices = entries.map(decode).filter((r) => r.kind === 'device' && !r.deleted);
+    const remote = await this.publishedPresence(
+      devices.map((d) => d.name),
+      now,
+    );
+    return devices.map((record) => {
+      const expired = record.expiresAt <= now;
+      const p = this.presence.state(record.name, now);
+      // Published by another server: online as of its batch, while that is recent.
+      const there = remote.get(record.name);
+      const elsewhere = there !== undefined && now - there < this.presenceOptions.offlineAfterMs;
+      return {
+        name: record.name,
+        online: (p.online || elsewhere) && !expired,
+        lastSeen: Math.max(p.lastSeen ?? 0, there ?? 0) || null,
+        expired,
+        record,
+      };
+    });
   }
 
   async heartbeat(
@@ -315,6 +349,15 @@ export class NameService {
     admit?.(record.key);
     this.presence.beat(hb.name, hb.at, now);
     return { name: hb.name, online: true, offlineAfterMs: this.presenceOptions.offlineAfterMs };
+  }
+
+  /** What other servers published of these names' presence (empty without a board). */
+  private async publishedPresence(names: string[], now: number): Promise<Map<string, number>> {
+    const board = this.batch && this.store.presenceBoard;
+    const away = names.filter((n) => !this.presence.state(n, now).online);
+    if (!board || !this.batch || away.length === 0) return new Map();
+    const shards = this.batch.shards;
+    return board.read(away.map((n) => shardOf(n, shards)));
   }
 
   private async heartbeatAnswer(name: string): Promise<LookupAnswer | undefined> {

@@ -151,11 +151,12 @@ export class NamesClient {
 
   async heartbeat(name: string): Promise<void> {
     this.lastBeat = Math.max(this.lastBeat + 1, this.clock.now());
-    await this.http.json(
-      'POST',
-      '/v1/heartbeat',
-      signHeartbeat(name, this.lastBeat, this.requireKey()),
-    );
+    const body = signHeartbeat(name, this.lastBeat, this.requireKey());
+    // With several servers, a device's heartbeats go to the one its name hashes to: its
+    // presence is kept there (and published in batches for the others).
+    if (this.http instanceof FailoverHttp)
+      await this.http.jsonFor(name, 'POST', '/v1/heartbeat', body);
+    else await this.http.json('POST', '/v1/heartbeat', body);
   }
 
   async listDevices(user: string): Promise<(DeviceState & { record: NameRecord })[]> {

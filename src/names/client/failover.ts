@@ -1,7 +1,15 @@
 import type { ClientRequest } from 'node:http';
 import { isRoamError } from '../../errors.js';
 import { namesError } from '../codes.js';
+import { shardOf } from '../presence-batch.js';
 import { JsonHttp } from './http.js';
+
+/** Errors another server of the store may not have. */
+function movable(err: unknown): boolean {
+  return (
+    isRoamError(err, 'ROAM_NAMES_UNREACHABLE') || isRoamError(err, 'ROAM_NAMES_STORE_UNAVAILABLE')
+  );
+}
 
 /**
  * The client's HTTP over several name servers of one store (NamesClient's `servers`): every
@@ -52,11 +60,23 @@ export class FailoverHttp extends JsonHttp {
       try {
         return await this.member(at).json<T>(method, path, body);
       } catch (err) {
-        const movable =
-          isRoamError(err, 'ROAM_NAMES_UNREACHABLE') ||
-          isRoamError(err, 'ROAM_NAMES_STORE_UNAVAILABLE');
-        if (!movable || tried >= this.members.length) throw err;
+        if (!movable(err) || tried >= this.members.length) throw err;
         this.moveOn(at);
+      }
+    }
+  }
+
+  /**
+   * A request that belongs to one server by `key` (a device's heartbeats: its presence is
+   * kept where they arrive): server shardOf(key) first, then the next ones in turn.
+   */
+  async jsonFor<T>(key: string, method: string, path: string, body?: unknown): Promise<T> {
+    const first = shardOf(key, this.members.length);
+    for (let tried = 0; ; tried++) {
+      try {
+        return await this.member((first + tried) % this.members.length).json<T>(method, path, body);
+      } catch (err) {
+        if (!movable(err) || tried + 1 >= this.members.length) throw err;
       }
     }
   }

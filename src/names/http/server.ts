@@ -33,6 +33,8 @@ export async function startNamesServer(
   const keys = new RateLimiter('for this key', config.writeRatePerKey, config.clock);
   const watches = new WatchRegistry(config.maxWatchesPerSource);
   const admit = (key: string) => keys.take(key);
+  // On a store several servers share: this server's presence, published in batches.
+  const publisher = service.startPresencePublisher();
 
   /**
    * Dispatches one request. The path is split by hand (no URL object: the watch alone needs
@@ -147,21 +149,23 @@ export async function startNamesServer(
       }
     },
   );
+  server.once('close', () => publisher?.close());
   server.on('clientError', (err, socket) => {
     rootLogger().debug({ err }, 'names server: bad request from client');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) =>
+    server.once('error', (err) => {
+      publisher?.close();
       reject(
         namesError(
           'ROAM_NAMES_CONFIG',
           `cannot listen on ${config.host}:${config.port}: ${err.message}`,
           { cause: err },
         ),
-      ),
-    );
+      );
+    });
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -179,6 +183,7 @@ export async function startNamesServer(
           clearTimeout(force);
           resolve();
         });
+        publisher?.close();
         watches.closeAll();
         server.closeIdleConnections();
       })),

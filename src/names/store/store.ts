@@ -101,7 +101,17 @@ export interface NameStore {
    * has its caches checked against a read.
    */
   readonly changeFeed?: ChangeFeed;
+  /** Only on stores that several servers share (etcd): soft presence published in batches. */
+  readonly presenceBoard?: PresenceBoard;
   close(): Promise<void>;
+}
+
+/** Where name servers publish the devices online on them, per shard (presence-batch.ts). */
+export interface PresenceBoard {
+  /** This server's devices online in `shard` as of `at` (server clock, ms); none: withdrawn. */
+  publish(server: string, shard: number, at: number, names: readonly string[]): Promise<void>;
+  /** Every server's publication for these shards: name → the newest `at` that lists it. */
+  read(shards: readonly number[]): Promise<Map<string, number>>;
 }
 
 /** What a change feed tells its listeners: a change, or that every cached answer must go. */

@@ -6,6 +6,7 @@ import { namesError } from '../../codes.js';
 import type {
   ChangeFeed,
   NameStore,
+  PresenceBoard,
   PutRequest,
   PutResult,
   Snapshot,
@@ -16,6 +17,7 @@ import type {
 import { type ChangeFeedOptions, EtcdChangeFeed } from './change-feed.js';
 import { type Attempt, EtcdConnection, type EtcdConnectionOptions } from './connection.js';
 import { decodeEntry, encodeEntry, EtcdLayout, padVersion } from './layout.js';
+import { EtcdPresenceBoard } from './presence-board.js';
 import { EtcdWatch } from './watch.js';
 
 export interface EtcdStoreOptions extends EtcdConnectionOptions {
@@ -56,6 +58,7 @@ export class EtcdStore implements NameStore {
   private readonly watches = new Set<EtcdWatch>();
   private compactedTo = 0;
   private feed: EtcdChangeFeed | undefined;
+  readonly presenceBoard: PresenceBoard;
 
   private constructor(
     private readonly conn: EtcdConnection,
@@ -65,6 +68,7 @@ export class EtcdStore implements NameStore {
     clusterId: string,
     private readonly historyLimit: number | null,
   ) {
+    this.presenceBoard = new EtcdPresenceBoard(conn, layout);
     const tag = createHash('sha256').update(`${layout.prefix}\0${base}`).digest('hex').slice(0, 16);
     this.id = `etcd-${BigInt(clusterId).toString(16).padStart(16, '0')}-${tag}`;
   }

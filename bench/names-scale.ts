@@ -34,6 +34,8 @@ const DEVICES = 1_000_000;
 const HEARTBEAT_S = 60;
 const MOVE_S = Number(process.env.BENCH_MOVE_S ?? 600);
 const PREFIX = 'bench/scale/';
+/** The name server's presence batch interval here (5 s in a deployment, 1 s to see rounds). */
+const BATCH_MS = 1000;
 const timing = { warmupMs: WARMUP_MS, durationMs: SECONDS * 1000 };
 
 const dir = mkdtempSync(join(tmpdir(), 'roam-bench-scale-'));
@@ -103,7 +105,13 @@ async function nameServer(endpoints: string[]) {
     process.execPath,
     [
       join(WORKERS, 'names-server.js'),
-      JSON.stringify({ endpoints, prefix: PREFIX, changeFeed: true, presenceEntries: 2_000_000 }),
+      JSON.stringify({
+        endpoints,
+        prefix: PREFIX,
+        changeFeed: true,
+        presenceEntries: 2_000_000,
+        presenceIntervalMs: BATCH_MS,
+      }),
     ],
     { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ROAM_LOG_LEVEL: 'error' } },
   );
@@ -113,11 +121,11 @@ async function nameServer(endpoints: string[]) {
   const url = (JSON.parse(first.value) as { url: string }).url;
   return {
     url,
-    cpuUs: async () => {
+    counters: async () => {
       child.stdin.write('cpu\n');
       const line = await lines.next();
       if (line.done) throw new Error('the names-server worker exited');
-      return (JSON.parse(line.value) as { cpuUs: number }).cpuUs;
+      return JSON.parse(line.value) as { cpuUs: number; batches: number; bytes: number };
     },
     stop: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -150,6 +158,7 @@ let batches: PresenceResult;
 let heartbeats: PresenceResult;
 let serverCpuUs: number;
 let heartbeatsOnly: PresenceResult;
+let batchesDuring: { batches: number; bytes: number };
 let heartbeatsOnlyCpuUs: number;
 let registerSeconds: number;
 try {
@@ -193,7 +202,7 @@ try {
     // Steady state: a server has looked up every device of its shard once (a device's
     // heartbeats come every minute; a run of seconds would otherwise see only first ones).
     await prime(server.url, devices);
-    const cpu0 = await server.cpuUs();
+    const c0 = await server.counters();
     heartbeats = await runWorker({
       mode: 'heartbeats',
       urls: [server.url],
@@ -202,9 +211,11 @@ try {
       heartbeatsPerUpdate: MOVE_S / HEARTBEAT_S,
       ...timing,
     });
-    serverCpuUs = (await server.cpuUs()) - cpu0;
+    const c1 = await server.counters();
+    serverCpuUs = c1.cpuUs - c0.cpuUs;
+    batchesDuring = { batches: c1.batches - c0.batches, bytes: c1.bytes - c0.bytes };
     // Heartbeats alone: what presence costs the server without the updates' etcd writes.
-    const cpu1 = await server.cpuUs();
+    const cpu1 = (await server.counters()).cpuUs;
     heartbeatsOnly = await runWorker({
       mode: 'heartbeats',
       urls: [server.url],
@@ -213,7 +224,7 @@ try {
       heartbeatsPerUpdate: Number.MAX_SAFE_INTEGER,
       ...timing,
     });
-    heartbeatsOnlyCpuUs = (await server.cpuUs()) - cpu1;
+    heartbeatsOnlyCpuUs = (await server.counters()).cpuUs - cpu1;
   } finally {
     await server.stop();
   }
@@ -273,6 +284,11 @@ const result = {
     devicesAtMeasuredRate,
     heartbeatsOnly: { ...heartbeatsOnly, updates: undefined },
     serverUsPerHeartbeat: heartbeatUs,
+    presenceBatches: {
+      intervalMs: BATCH_MS,
+      ...batchesDuring,
+      perSecond: round(batchesDuring.batches / (SECONDS + WARMUP_MS / 1000), 1),
+    },
     serverUsPerUpdate: updateUs,
     registerSeconds: round(registerSeconds, 1),
   },
@@ -298,6 +314,7 @@ The chosen design (soft presence in the name servers, sharded by device; records
 ${row('heartbeats', result.nameServer.heartbeats, 'heartbeats')}
 ${row('address updates (etcd writes)', updates, 'updates')}
 ${row('heartbeats alone (no updates mixed in)', heartbeatsOnly, 'heartbeats')}
+- presence batches the server wrote to etcd meanwhile (every ${BATCH_MS} ms, 256 shards; every device came online during the run, so most rounds changed every shard): ${batchesDuring.batches} batches, ${Math.round(batchesDuring.bytes / 1024)} KiB, ${round(batchesDuring.batches / (SECONDS + WARMUP_MS / 1000), 1)} writes/s
 - server CPU per heartbeat alone: ${heartbeatUs} µs (one core: ${Math.round(1e6 / Math.max(1, heartbeatUs)).toLocaleString('en')} heartbeats/s); per address update, from the mix: ${updateUs} µs
 - server CPU: ${serverUsPerRequest} µs per request at this mix, so one core takes the heartbeats and updates of ${devicesPerCore.toLocaleString('en')} devices; the measured rate (${heartbeats.perSecond.toLocaleString('en')} requests/s, sharing 2 cores with etcd and the load generator) is that of ${devicesAtMeasuredRate.toLocaleString('en')} devices, ${fraction.nameServer} of a million.
 

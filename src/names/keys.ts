@@ -61,9 +61,10 @@ function publicKeyObject(publicKey: string): KeyObject | undefined {
   }
 }
 
-// Importing a key costs more than verifying with it; a small cache keeps hot keys parsed.
+// Importing a key costs more than verifying with it; a cache keeps the keys of the devices
+// that heartbeat to this server parsed (a KeyObject is a few hundred bytes).
 const keyCache = new Map<string, KeyObject>();
-const KEY_CACHE_MAX = 4096;
+const KEY_CACHE_MAX = 65_536; // a name server's share of devices heartbeating
 
 function cachedPublicKey(publicKey: string): KeyObject | undefined {
   const hit = keyCache.get(publicKey);

@@ -5,7 +5,8 @@
  *   - `get(name, revision, ownerRevision)`: the caller read both revisions from the store
  *     (a store other processes write too, such as etcd);
  *   - `peek(name)`: the caller invalidates on every commit (`invalidate`, fed by the store's
- *     onCommit hook), so a present answer is current and a lookup needs no store read.
+ *     onCommit hook, or by its change feed on etcd), so a present answer is current and a
+ *     lookup needs no store read.
  * Bounded: past `max` names the oldest answer is dropped.
  */
 export interface LookupAnswer {
@@ -16,6 +17,8 @@ export interface LookupAnswer {
   readonly owner: string;
   readonly deleted: boolean;
   readonly expiresAt: number;
+  /** The record's key: what a heartbeat of the name is checked against. */
+  readonly key: string;
   readonly json: string;
 }
 
@@ -70,6 +73,13 @@ export class LookupCache {
     if (!names) return;
     this.owned.delete(name);
     for (const n of names) this.answers.delete(n);
+  }
+
+  /** Every answer goes (a store watch that could not resume without a gap). */
+  clear(): void {
+    this.invalidations++;
+    this.answers.clear();
+    this.owned.clear();
   }
 
   get size(): number {

@@ -64,6 +64,11 @@ export class PresenceTable {
     return { online: now - e.seen < this.opts.offlineAfterMs, lastSeen: e.seen };
   }
 
+  /** The names online at `now` (for publishing presence in batches). */
+  *online(now: number): IterableIterator<string> {
+    for (const [name, e] of this.entries) if (now - e.seen < this.opts.offlineAfterMs) yield name;
+  }
+
   forget(name: string): void {
     this.entries.delete(name);
   }

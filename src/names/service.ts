@@ -1,9 +1,13 @@
 import { type NamesClock, systemClock } from './clock.js';
+import { isRoamError } from '../errors.js';
 import { namesError } from './codes.js';
 import { verifyBytes } from './keys.js';
 import { type LookupAnswer, LookupCache } from './lookup-cache.js';
 import { ownerOf, type ParsedName, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
+import { shardOf } from './presence-batch.js';
+import { PresencePublisher, type PublisherOptions } from './presence-publisher.js';
+import { randomUUID } from 'node:crypto';
 import {
   heartbeatSchema,
   type DeviceState,
@@ -11,7 +15,7 @@ import {
   type WriteResult,
 } from './protocol.js';
 import { heartbeatSigningInput, type NameRecord, parseRecord, parseWith } from './record.js';
-import type { NameStore, StoreEntry } from './store/store.js';
+import type { ChangeFeed, NameStore, StoreEntry } from './store/store.js';
 import { verifyRecord } from './verify.js';
 
 export interface NameServiceOptions {
@@ -21,6 +25,27 @@ export interface NameServiceOptions {
   presence?: Partial<PresenceOptions>;
   /** Names whose serialized lookup answer is kept (default 10,000). */
   lookupCacheEntries?: number;
+  /**
+   * On a store with a change feed (etcd): how long a lookup that names a revision the feed
+   * has not reached yet waits for it before reading the store instead (default 50 ms).
+   */
+  floorWaitMs?: number;
+  /**
+   * On a store with a presence board (etcd): publish this server's presence in batches
+   * (presence-publisher.ts) once startPresencePublisher() is called; false: keep it local.
+   */
+  presenceBatch?: Partial<PublisherOptions> | false;
+}
+
+/** How a lookup may be answered (GET /v1/names/NAME?minRevision=R&linearizable=true). */
+export interface LookupOptions {
+  /**
+   * The newest store revision the client has seen: the answer reflects the store at this
+   * revision or later, so a client never gets a record older than one it saw, on any server.
+   */
+  minRevision?: number;
+  /** Read the store (etcd: a linearizable read), not the cache. */
+  linearizable?: boolean;
 }
 
 type WriteMode = 'register' | 'update' | 'delete';
@@ -40,6 +65,10 @@ export class NameService {
   private readonly answers: LookupCache;
   /** True when the store's onCommit invalidates `answers`: a cached answer needs no read. */
   private readonly coherent: boolean;
+  /** The store's change feed (etcd): it invalidates `answers` from one watch of the store. */
+  private readonly feed: ChangeFeed | undefined;
+  private readonly floorWaitMs: number;
+  private readonly batch: PublisherOptions | undefined;
 
   constructor(
     readonly store: NameStore,
@@ -57,6 +86,31 @@ export class NameService {
     this.answers = new LookupCache(opts.lookupCacheEntries ?? 10_000);
     // A store that tells of every commit as it happens keeps the cache current by itself.
     this.coherent = store.onCommit?.((e) => this.answers.invalidate(e.name)) !== undefined;
+    this.feed = this.coherent ? undefined : store.changeFeed;
+    this.feed?.subscribe((signal) =>
+      signal.type === 'reset' ? this.answers.clear() : this.answers.invalidate(signal.event.name),
+    );
+    this.floorWaitMs = opts.floorWaitMs ?? 50;
+    this.batch =
+      store.presenceBoard && opts.presenceBatch !== false
+        ? {
+            serverId: randomUUID().slice(0, 8),
+            intervalMs: 5000,
+            shards: 256,
+            refreshMs: Math.floor(this.presenceOptions.offlineAfterMs / 3),
+            ...opts.presenceBatch,
+          }
+        : undefined;
+  }
+
+  /**
+   * Starts publishing this server's presence on the store's board (a store several servers
+   * share), so list-devices on any server sees devices online here; undefined if the store
+   * has no board. The caller closes it (startNamesServer does, with the server).
+   */
+  startPresencePublisher(): PresencePublisher | undefined {
+    if (!this.batch || !this.store.presenceBoard) return undefined;
+    return new PresencePublisher(this.presence, this.store.presenceBoard, this.clock, this.batch);
   }
 
   register(body: unknown, admit?: (key: string) => void): Promise<WriteResult> {
@@ -157,33 +211,46 @@ export class NameService {
     return [entry, owner];
   }
 
-  private async getRecord(name: string): Promise<NameRecord | undefined> {
-    const entry = await this.store.get(name);
-    return entry && decode(entry);
-  }
-
-  async lookup(name: string): Promise<LookupResult> {
-    return JSON.parse(await this.lookupJson(name)) as LookupResult;
+  async lookup(name: string, opts: LookupOptions = {}): Promise<LookupResult> {
+    return JSON.parse(await this.lookupJson(name, opts)) as LookupResult;
   }
 
   /**
    * The lookup answer as JSON text (what GET /v1/names/NAME sends). The name's entry and its
    * owner's are read at one revision; the text is made once per pair of revisions
-   * (LookupCache). On a store with onCommit a cached answer is current without a read.
+   * (LookupCache). On a store with onCommit, or with a change feed that is serving and has
+   * reached `minRevision`, a cached answer is current without a read. A lookup whose
+   * `minRevision` the feed has not reached waits for it briefly, then reads the store.
    */
-  async lookupJson(name: string): Promise<string> {
-    return this.cachedLookupJson(name) ?? this.live(name, await this.readAnswer(name));
+  async lookupJson(name: string, opts: LookupOptions = {}): Promise<string> {
+    if (!opts.linearizable) {
+      const floor = opts.minRevision ?? 0;
+      const cached = this.cachedLookupJson(name, floor);
+      if (cached !== undefined) return cached;
+      if (this.feed?.serving() && floor > this.feed.through) {
+        const reached = await this.feed.reach(floor, this.floorWaitMs);
+        const now = reached ? this.cachedLookupJson(name, floor) : undefined;
+        if (now !== undefined) return now;
+      }
+    }
+    return this.live(name, await this.readAnswer(name));
   }
 
   /**
-   * The answer when the cache alone can give it (a store with onCommit, the name looked up
-   * before and unchanged since), else undefined. Throws as lookupJson does for a deleted or
-   * expired name. Synchronous: the server's fast path.
+   * The answer when the cache alone can give it (a store with onCommit, or a change feed
+   * serving at `minRevision` or later; the name looked up before and unchanged since), else
+   * undefined. Throws as lookupJson does for a deleted or expired name. Synchronous: the
+   * server's fast path.
    */
-  cachedLookupJson(name: string): string | undefined {
-    if (!this.coherent) return undefined;
-    const answer = this.answers.peek(name);
+  cachedLookupJson(name: string, minRevision = 0): string | undefined {
+    const answer = this.currentAnswer(name, minRevision);
     return answer && this.live(name, answer);
+  }
+
+  private currentAnswer(name: string, minRevision = 0): LookupAnswer | undefined {
+    if (this.coherent) return this.answers.peek(name);
+    if (!this.feed || this.feed.through < minRevision || !this.feed.serving()) return undefined;
+    return this.answers.peek(name);
   }
 
   private live(name: string, answer: LookupAnswer): string {
@@ -203,9 +270,10 @@ export class NameService {
     const [entry, ownerEntry] = await this.readWithOwner(parsed);
     if (!entry) throw namesError('ROAM_NAMES_NOT_FOUND', `${name} is not registered`);
     const ownerRevision = ownerEntry?.revision ?? 0;
-    const checked = this.coherent
-      ? undefined
-      : this.answers.get(name, entry.revision, ownerRevision);
+    const checked =
+      this.coherent || this.feed
+        ? undefined
+        : this.answers.get(name, entry.revision, ownerRevision);
     if (checked) return checked;
     const record = decode(entry);
     const owner = ownerEntry && decode(ownerEntry);
@@ -220,10 +288,12 @@ export class NameService {
       owner: ownerOf(parsed),
       deleted: record.deleted === true,
       expiresAt: record.expiresAt,
+      key: record.key,
       json: JSON.stringify(result),
     };
-    // Not cached if a commit came between the read and here: the answer may be behind it.
-    this.answers.set(name, answer, generation);
+    // Not cached if a commit came between the read and here: the answer may be behind it;
+    // nor while a change feed is between watches (no invalidation would reach it).
+    if (!this.feed || this.feed.gapless) this.answers.set(name, answer, generation);
     return answer;
   }
 
@@ -234,20 +304,25 @@ export class NameService {
     if (!entries.some((e) => e.name === user))
       throw namesError('ROAM_NAMES_NOT_FOUND', `${user} is not registered`);
     const now = this.clock.now();
-    return entries
-      .map(decode)
-      .filter((r) => r.kind === 'device' && !r.deleted)
-      .map((record) => {
-        const expired = record.expiresAt <= now;
-        const p = this.presence.state(record.name, now);
-        return {
-          name: record.name,
-          online: p.online && !expired,
-          lastSeen: p.lastSeen ?? null,
-          expired,
-          record,
-        };
-      });
+    const devices = entries.map(decode).filter((r) => r.kind === 'device' && !r.deleted);
+    const remote = await this.publishedPresence(
+      devices.map((d) => d.name),
+      now,
+    );
+    return devices.map((record) => {
+      const expired = record.expiresAt <= now;
+      const p = this.presence.state(record.name, now);
+      // Published by another server: online as of its batch, while that is recent.
+      const there = remote.get(record.name);
+      const elsewhere = there !== undefined && now - there < this.presenceOptions.offlineAfterMs;
+      return {
+        name: record.name,
+        online: (p.online || elsewhere) && !expired,
+        lastSeen: Math.max(p.lastSeen ?? 0, there ?? 0) || null,
+        expired,
+        record,
+      };
+    });
   }
 
   async heartbeat(
@@ -255,7 +330,9 @@ export class NameService {
     admit?: (key: string) => void,
   ): Promise<{ name: string; online: true; offlineAfterMs: number }> {
     const hb = parseWith(heartbeatSchema, body, 'heartbeat');
-    const record = await this.getRecord(hb.name);
+    // The key is the lookup's (from the cache when it is current): one store read per name,
+    // not per heartbeat.
+    const record = await this.heartbeatAnswer(hb.name);
     if (!record || record.deleted)
       throw namesError(
         'ROAM_NAMES_NOT_FOUND',
@@ -272,6 +349,25 @@ export class NameService {
     admit?.(record.key);
     this.presence.beat(hb.name, hb.at, now);
     return { name: hb.name, online: true, offlineAfterMs: this.presenceOptions.offlineAfterMs };
+  }
+
+  /** What other servers published of these names' presence (empty without a board). */
+  private async publishedPresence(names: string[], now: number): Promise<Map<string, number>> {
+    const board = this.batch && this.store.presenceBoard;
+    const away = names.filter((n) => !this.presence.state(n, now).online);
+    if (!board || !this.batch || away.length === 0) return new Map();
+    const shards = this.batch.shards;
+    return board.read(away.map((n) => shardOf(n, shards)));
+  }
+
+  private async heartbeatAnswer(name: string): Promise<LookupAnswer | undefined> {
+    const parsed = parseName(name);
+    const cached = this.currentAnswer(parsed.name);
+    if (cached) return cached;
+    return this.readAnswer(parsed.name).catch((err: unknown) => {
+      if (isRoamError(err, 'ROAM_NAMES_NOT_FOUND')) return undefined;
+      throw err;
+    });
   }
 }
 

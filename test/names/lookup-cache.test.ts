@@ -61,6 +61,7 @@ test('the lookup cache keeps at most its bound, dropping the oldest name', () =>
     owner: 'x@example.com',
     deleted: false,
     expiresAt: 1,
+    key: 'k',
     json: `{"revision":${revision}}`,
   });
   cache.set('a', answer(1));
@@ -81,6 +82,7 @@ test('invalidating a user drops the answers of the names it owns; a read older t
     owner,
     deleted: false,
     expiresAt: 1,
+    key: 'k',
     json,
   });
   cache.set('bob@example.com', answer('bob@example.com', 'bob'));

@@ -46,6 +46,28 @@ export class CutProxy {
     for (const c of this.waiting.splice(0)) this.forward(c);
   }
 
+  /**
+   * Stops forwarding on every open connection without closing it (as a member cut off by a
+   * partition: the sockets stay up, nothing arrives); new connections wait. thaw() undoes it.
+   */
+  freeze(): void {
+    this.held = true;
+    for (const [a, b] of this.pairs) {
+      a.unpipe(b);
+      b.unpipe(a);
+      a.pause();
+      b.pause();
+    }
+  }
+
+  thaw(): void {
+    for (const [a, b] of this.pairs) {
+      a.pipe(b);
+      b.pipe(a);
+    }
+    this.release();
+  }
+
   cut(): void {
     for (const [a, b] of this.pairs) {
       a.destroy();

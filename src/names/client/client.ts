@@ -7,6 +7,7 @@ import type { DeviceState, LookupResult, WriteResult } from '../protocol.js';
 import type { Address, Delegation, Kind, NameRecord, UnsignedRecord } from '../record.js';
 import { makeDelegation, signHeartbeat, signRecord } from '../sign.js';
 import { VersionCache } from './cache.js';
+import { FailoverHttp } from './failover.js';
 import { JsonHttp } from './http.js';
 import { Trust } from './trust.js';
 import { type NameChange, NameWatch, type WatchOptions } from './watch.js';
@@ -14,6 +15,11 @@ import { type NameChange, NameWatch, type WatchOptions } from './watch.js';
 export interface NamesClientOptions {
   /** The name server, e.g. http://127.0.0.1:7447. */
   server: string;
+  /**
+   * More servers of the same store (etcd): requests fail over to the next when one cannot
+   * be reached or cannot reach its store, and watches resume there (FailoverHttp).
+   */
+  servers?: string[];
   /** The key this client publishes and heartbeats with. */
   key?: KeyPair;
   /** A user's key, to certify `key` for a device or service name of that user. */
@@ -50,9 +56,18 @@ export class NamesClient {
   private readonly watches = new Set<NameWatch>();
   private readonly published = new Map<string, number>();
   private lastBeat = 0;
+  /**
+   * The newest store revision this client has seen (a write's, a lookup's, a watch event's):
+   * sent with every lookup, so no server answers with a record older than one seen here.
+   */
+  knownRevision = 0;
 
   constructor(private readonly opts: NamesClientOptions) {
-    this.http = new JsonHttp(opts.server, opts.timeoutMs ?? 5000);
+    const timeout = opts.timeoutMs ?? 5000;
+    const others = (opts.servers ?? []).filter((s) => s !== opts.server);
+    this.http = others.length
+      ? new FailoverHttp([opts.server, ...others], timeout)
+      : new JsonHttp(opts.server, timeout);
     this.clock = opts.clock ?? systemClock;
     const pins = new Map(Object.entries(opts.pins ?? {}));
     this.trust = new Trust(this.cache, this.clock, pins, (user) => this.resolve(user));
@@ -63,8 +78,14 @@ export class NamesClient {
     return this.opts.server;
   }
 
-  /** The current record of a name, verified. `maxAgeMs` allows an answer from the cache. */
-  async resolve(name: string, opts: { maxAgeMs?: number } = {}): Promise<NameRecord> {
+  /**
+   * The current record of a name, verified. `maxAgeMs` allows an answer from the cache;
+   * `linearizable` asks the server to read its store rather than its cache.
+   */
+  async resolve(
+    name: string,
+    opts: { maxAgeMs?: number; linearizable?: boolean } = {},
+  ): Promise<NameRecord> {
     parseName(name);
     const cached = this.cache.get(name);
     const now = this.clock.now();
@@ -72,8 +93,15 @@ export class NamesClient {
     const fresh = opts.maxAgeMs !== undefined && age >= 0 && age <= opts.maxAgeMs;
     if (cached && fresh && !cached.record.deleted && cached.record.expiresAt > now)
       return cached.record;
-    const res = await this.http.json<LookupResult>('GET', `/v1/names/${encodeURIComponent(name)}`);
-    return (await this.trust.accept(name, res.record, res.owner)).record;
+    const query = [
+      ...(this.knownRevision > 0 ? [`minRevision=${this.knownRevision}`] : []),
+      ...(opts.linearizable ? ['linearizable=true'] : []),
+    ].join('&');
+    const path = `/v1/names/${encodeURIComponent(name)}${query ? `?${query}` : ''}`;
+    const res = await this.http.json<LookupResult>('GET', path);
+    const record = (await this.trust.accept(name, res.record, res.owner)).record;
+    this.saw(res.revision);
+    return record;
   }
 
   /** Signs the fields with this client's key at a new version and writes them. */
@@ -123,11 +151,12 @@ export class NamesClient {
 
   async heartbeat(name: string): Promise<void> {
     this.lastBeat = Math.max(this.lastBeat + 1, this.clock.now());
-    await this.http.json(
-      'POST',
-      '/v1/heartbeat',
-      signHeartbeat(name, this.lastBeat, this.requireKey()),
-    );
+    const body = signHeartbeat(name, this.lastBeat, this.requireKey());
+    // With several servers, a device's heartbeats go to the one its name hashes to: its
+    // presence is kept there (and published in batches for the others).
+    if (this.http instanceof FailoverHttp)
+      await this.http.jsonFor(name, 'POST', '/v1/heartbeat', body);
+    else await this.http.json('POST', '/v1/heartbeat', body);
   }
 
   async listDevices(user: string): Promise<(DeviceState & { record: NameRecord })[]> {
@@ -145,7 +174,11 @@ export class NamesClient {
     opts: WatchOptions = {},
   ): NameWatch {
     for (const n of names) parseName(n);
-    const w = new NameWatch(this.http, this.trust, () => this.clock.now(), names, onChange, opts);
+    const told = (change: NameChange) => {
+      this.saw(change.revision);
+      onChange(change);
+    };
+    const w = new NameWatch(this.http, this.trust, () => this.clock.now(), names, told, opts);
     for (const old of this.watches) if (old.state === 'closed') this.watches.delete(old);
     this.watches.add(w);
     return w;
@@ -194,6 +227,7 @@ export class NamesClient {
           });
         this.published.set(unsigned.name, version);
         this.cache.offer(record, this.clock.now());
+        this.saw(result.revision);
         return { record, result };
       } catch (err) {
         // Another writer (or this key before a restart) is ahead: go above it, once.
@@ -230,6 +264,11 @@ export class NamesClient {
       'ROAM_NAMES_NEED_DELEGATION',
       `${name} has no delegation for this key; sign one with the user's key (userKey, or --user-key)`,
     );
+  }
+
+  private saw(revision: unknown): void {
+    if (typeof revision === 'number' && Number.isSafeInteger(revision) && revision > 0)
+      this.knownRevision = Math.max(this.knownRevision, revision);
   }
 
   private requireKey(): KeyPair {

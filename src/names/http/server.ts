@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { rootLogger } from '../../log/logger.js';
 import { namesError } from '../codes.js';
-import type { NameService } from '../service.js';
+import type { LookupOptions, NameService } from '../service.js';
 import { readJsonBody } from './body.js';
 import { type NamesServerConfig, verifyServerConfig } from './options.js';
 import { RateLimiter } from './rate-limit.js';
@@ -33,6 +33,8 @@ export async function startNamesServer(
   const keys = new RateLimiter('for this key', config.writeRatePerKey, config.clock);
   const watches = new WatchRegistry(config.maxWatchesPerSource);
   const admit = (key: string) => keys.take(key);
+  // On a store several servers share: this server's presence, published in batches.
+  const publisher = service.startPresencePublisher();
 
   /**
    * Dispatches one request. The path is split by hand (no URL object: the watch alone needs
@@ -65,9 +67,12 @@ export async function startNamesServer(
     if (collection === 'names' && segment !== undefined && sub === undefined) {
       allow(NAME_METHODS);
       if (method === 'GET') {
-        const cached = service.cachedLookupJson(segment);
+        const opts = query < 0 ? NO_OPTIONS : lookupOptions(target.slice(query + 1));
+        const cached = opts.linearizable
+          ? undefined
+          : service.cachedLookupJson(segment, opts.minRevision);
         if (cached !== undefined) return sendJsonText(res, 200, cached);
-        return service.lookupJson(segment).then((json) => sendJsonText(res, 200, json));
+        return service.lookupJson(segment, opts).then((json) => sendJsonText(res, 200, json));
       }
       return writeName(req, res, method, segment);
     }
@@ -144,21 +149,23 @@ export async function startNamesServer(
       }
     },
   );
+  server.once('close', () => publisher?.close());
   server.on('clientError', (err, socket) => {
     rootLogger().debug({ err }, 'names server: bad request from client');
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) =>
+    server.once('error', (err) => {
+      publisher?.close();
       reject(
         namesError(
           'ROAM_NAMES_CONFIG',
           `cannot listen on ${config.host}:${config.port}: ${err.message}`,
           { cause: err },
         ),
-      ),
-    );
+      );
+    });
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
@@ -176,6 +183,7 @@ export async function startNamesServer(
           clearTimeout(force);
           resolve();
         });
+        publisher?.close();
         watches.closeAll();
         server.closeIdleConnections();
       })),
@@ -215,3 +223,21 @@ function originForm(target: string): string {
 }
 
 const NAME_METHODS = ['GET', 'PUT', 'DELETE'] as const;
+const NO_OPTIONS: LookupOptions = {};
+
+/** `minRevision=R` (a store revision the client saw) and `linearizable=true|false`. */
+export function lookupOptions(query: string): LookupOptions {
+  const opts: { minRevision?: number; linearizable?: boolean } = {};
+  for (const [key, value] of new URLSearchParams(query)) {
+    if (key === 'minRevision' && /^\d{1,16}$/.test(value) && Number.isSafeInteger(Number(value)))
+      opts.minRevision = Number(value);
+    else if (key === 'linearizable' && (value === 'true' || value === 'false'))
+      opts.linearizable = value === 'true';
+    else
+      throw namesError(
+        'ROAM_NAMES_INVALID',
+        `lookup parameter ${key.slice(0, 40)}=${value.slice(0, 40)} is not understood; use minRevision=REVISION and linearizable=true|false`,
+      );
+  }
+  return opts;
+}

@@ -95,5 +95,44 @@ export interface NameStore {
    * a read.
    */
   onCommit?(listener: WatchListener): WatchHandle;
+  /**
+   * Only on stores that other processes write too and that keep a server's caches current
+   * from a watch of their own (etcd): see ChangeFeed. A store with neither this nor onCommit
+   * has its caches checked against a read.
+   */
+  readonly changeFeed?: ChangeFeed;
+  /** Only on stores that several servers share (etcd): soft presence published in batches. */
+  readonly presenceBoard?: PresenceBoard;
   close(): Promise<void>;
+}
+
+/** Where name servers publish the devices online on them, per shard (presence-batch.ts). */
+export interface PresenceBoard {
+  /** This server's devices online in `shard` as of `at` (server clock, ms); none: withdrawn. */
+  publish(server: string, shard: number, at: number, names: readonly string[]): Promise<void>;
+  /** Every server's publication for these shards: name → the newest `at` that lists it. */
+  read(shards: readonly number[]): Promise<Map<string, number>>;
+}
+
+/** What a change feed tells its listeners: a change, or that every cached answer must go. */
+export type FeedSignal =
+  { readonly type: 'change'; readonly event: StoreEvent } | { readonly type: 'reset' };
+
+/**
+ * Keeps the caches of one server current on a store that several servers write (etcd): one
+ * watch of the whole store from a known revision tells of every change, in revision order,
+ * and this server's own writes are told in the turn they are acknowledged (read-your-writes).
+ * `through` is the revision up to which every change has been told; `serving(now)` says
+ * whether a cached answer may be given now (the feed is live, and it confirmed within its
+ * staleness bound that it is not behind). When the watch cannot resume without a gap (the
+ * history was compacted), the feed says `reset` and starts again from the current revision.
+ */
+export interface ChangeFeed {
+  subscribe(listener: (signal: FeedSignal) => void): WatchHandle;
+  readonly through: number;
+  /** True while the watch is gapless: a read made now may be cached (it will be invalidated). */
+  readonly gapless: boolean;
+  serving(): boolean;
+  /** Resolves true once `through` ≥ revision, or false after `ms` (or if the feed closes). */
+  reach(revision: number, ms: number): Promise<boolean>;
 }

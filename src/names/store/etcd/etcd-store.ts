@@ -4,7 +4,9 @@ import type { RoamError } from '../../../errors.js';
 import { rootLogger } from '../../../log/logger.js';
 import { namesError } from '../../codes.js';
 import type {
+  ChangeFeed,
   NameStore,
+  PresenceBoard,
   PutRequest,
   PutResult,
   Snapshot,
@@ -12,8 +14,10 @@ import type {
   WatchHandle,
   WatchListener,
 } from '../store.js';
+import { type ChangeFeedOptions, EtcdChangeFeed } from './change-feed.js';
 import { type Attempt, EtcdConnection, type EtcdConnectionOptions } from './connection.js';
 import { decodeEntry, encodeEntry, EtcdLayout, padVersion } from './layout.js';
+import { EtcdPresenceBoard } from './presence-board.js';
 import { EtcdWatch } from './watch.js';
 
 export interface EtcdStoreOptions extends EtcdConnectionOptions {
@@ -25,6 +29,12 @@ export interface EtcdStoreOptions extends EtcdConnectionOptions {
    * leaves compaction to etcd's --auto-compaction-* flags. Default 100,000.
    */
   historyLimit?: number | null;
+  /**
+   * The change feed that keeps a server's lookup cache current from one etcd watch
+   * (EtcdChangeFeed), so lookups are answered from memory; false: every lookup reads etcd.
+   * Default on.
+   */
+  changeFeed?: boolean | ChangeFeedOptions;
 }
 
 const META_VALUE = 'roam names store v1';
@@ -47,6 +57,8 @@ export class EtcdStore implements NameStore {
   readonly id: string;
   private readonly watches = new Set<EtcdWatch>();
   private compactedTo = 0;
+  private feed: EtcdChangeFeed | undefined;
+  readonly presenceBoard: PresenceBoard;
 
   private constructor(
     private readonly conn: EtcdConnection,
@@ -56,6 +68,7 @@ export class EtcdStore implements NameStore {
     clusterId: string,
     private readonly historyLimit: number | null,
   ) {
+    this.presenceBoard = new EtcdPresenceBoard(conn, layout);
     const tag = createHash('sha256').update(`${layout.prefix}\0${base}`).digest('hex').slice(0, 16);
     this.id = `etcd-${BigInt(clusterId).toString(16).padStart(16, '0')}-${tag}`;
   }
@@ -88,11 +101,37 @@ export class EtcdStore implements NameStore {
           `etcd key ${layout.meta.toString()} is not a roam names store; choose another --etcd-prefix`,
         );
       const base = meta ? Number(meta.create_revision) : Number(res.header.revision);
-      return new EtcdStore(conn, layout, base, res.header.cluster_id, historyLimit);
+      const store = new EtcdStore(conn, layout, base, res.header.cluster_id, historyLimit);
+      const feed = opts.changeFeed ?? true;
+      if (feed !== false) {
+        store.feed = new EtcdChangeFeed(
+          {
+            revision: () => store.revision(),
+            openWatch: (from, listener, onBroken, onProgress) =>
+              store.openWatch(from, listener, onBroken, onProgress),
+            pause: (ms) => conn.pause(ms),
+          },
+          feed === true ? {} : feed,
+        );
+        await store.feed.start().catch((err: unknown) => {
+          store.feed?.close();
+          throw err;
+        });
+      }
+      return store;
     } catch (err) {
       conn.close();
       throw err;
     }
+  }
+
+  get changeFeed(): ChangeFeed | undefined {
+    return this.feed;
+  }
+
+  /** The feed with its counters (reloads, silent resumes), for tests and benchmarks. */
+  get etcdChangeFeed(): EtcdChangeFeed | undefined {
+    return this.feed;
   }
 
   get(name: string): Promise<StoreEntry | undefined> {
@@ -122,7 +161,10 @@ export class EtcdStore implements NameStore {
       if (result === 'again' && expectRevision === undefined && round < RACE_ROUNDS) continue;
       if (result === 'again')
         return { ok: false, reason: 'conflict', current: await this.get(req.name) };
-      if (result.ok) await this.compactBehind(result.revision);
+      if (result.ok) {
+        this.feed?.wrote({ type: 'put', revision: result.revision, ...req });
+        await this.compactBehind(result.revision);
+      }
       return result;
     }
   }
@@ -197,7 +239,11 @@ export class EtcdStore implements NameStore {
           { deadline: a.deadline },
         ),
       );
-      if (res.succeeded) return { deleted: true, revision: this.rev(res) };
+      if (res.succeeded) {
+        const revision = this.rev(res);
+        this.feed?.wrote({ ...cur, type: 'delete', revision, value: undefined });
+        return { deleted: true, revision };
+      }
       if (round >= RACE_ROUNDS)
         throw namesError('ROAM_NAMES_CONFLICT', `${name} keeps changing; try the delete again`);
     }
@@ -262,6 +308,25 @@ export class EtcdStore implements NameStore {
     listener: WatchListener,
     onBroken?: (err: RoamError) => void,
   ): Promise<WatchHandle> {
+    const w = await this.openWatch(fromRevision, listener, (err) => {
+      if (onBroken) onBroken(err);
+      else rootLogger().warn({ err }, 'names store: an etcd watch ended');
+    });
+    return {
+      close: () => {
+        this.watches.delete(w);
+        w.close();
+      },
+    };
+  }
+
+  /** An EtcdWatch from `fromRevision`, its history delivered (watch(), the change feed). */
+  async openWatch(
+    fromRevision: number,
+    listener: WatchListener,
+    onBroken: (err: RoamError) => void,
+    onProgress?: () => void,
+  ): Promise<EtcdWatch> {
     if (!Number.isSafeInteger(fromRevision) || fromRevision < 0)
       throw namesError('ROAM_NAMES_INVALID', `watch revision ${fromRevision} is not a revision`);
     // Reading the store at `fromRevision` fails exactly when etcd's history no longer (or
@@ -297,9 +362,9 @@ export class EtcdStore implements NameStore {
       listener,
       onBroken: (err) => {
         this.watches.delete(w);
-        if (onBroken) onBroken(err);
-        else rootLogger().warn({ err }, 'names store: an etcd watch ended');
+        onBroken(err);
       },
+      ...(onProgress ? { onProgress } : {}),
     });
     this.watches.add(w);
     try {
@@ -308,15 +373,11 @@ export class EtcdStore implements NameStore {
       this.watches.delete(w);
       throw err;
     }
-    return {
-      close: () => {
-        this.watches.delete(w);
-        w.close();
-      },
-    };
+    return w;
   }
 
   close(): Promise<void> {
+    this.feed?.close();
     for (const w of this.watches) w.close();
     this.watches.clear();
     this.conn.close();

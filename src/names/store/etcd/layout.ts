@@ -8,6 +8,8 @@ import { namesError } from '../../codes.js';
  *   PREFIX n/NAME           an entry (see encodeEntry)
  *   PREFIX o/OWNER/NAME     the same entry again, written in the same transaction: the owner
  *                           index, so listing an owner is one range read at one revision
+ *   PREFIX p/SHARD/SERVER   soft presence: the devices of a shard online on one name server
+ *                           (JSON { at, names }), rewritten in batches (presence-batch.ts)
  *
  * OWNER is percent-encoded (it never holds a "/"), so one owner's range never reaches into
  * another's.
@@ -42,6 +44,16 @@ export class EtcdLayout {
   /** [start, end) of one owner's index. */
   ownerRange(owner: string): { key: Buffer; range_end: Buffer } {
     const key = Buffer.from(`${this.owners}${encodeURIComponent(owner)}/`);
+    return { key, range_end: prefixEnd(key) };
+  }
+
+  presenceKey(shard: number, server: string): Buffer {
+    return Buffer.from(`${this.prefix}p/${shard}/${encodeURIComponent(server)}`);
+  }
+
+  /** [start, end) of every server's publication for one shard. */
+  presenceRange(shard: number): { key: Buffer; range_end: Buffer } {
+    const key = Buffer.from(`${this.prefix}p/${shard}/`);
     return { key, range_end: prefixEnd(key) };
   }
 

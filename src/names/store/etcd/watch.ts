@@ -18,6 +18,8 @@ export interface EtcdWatchParams {
   listener: WatchListener;
   /** Called once if the watch ends by itself (history compacted, etcd gone too long). */
   onBroken: (err: RoamError) => void;
+  /** Called when etcd answers a progress request (requestProgress) on this watch's stream. */
+  onProgress?: (revision: number) => void;
 }
 
 type State = 'opening' | 'streaming' | 'reconnecting' | 'closed';
@@ -76,6 +78,21 @@ export class EtcdWatch {
     this.stream = undefined;
   }
 
+  /**
+   * Asks etcd, on this watch's stream, to say how far the stream is complete (etcd 3.4's
+   * progress request; etcd answers only once the stream caught up). False if not streaming.
+   */
+  requestProgress(): boolean {
+    if (this.state !== 'streaming' || !this.stream) return false;
+    this.stream.write({ progress_request: {} });
+    return true;
+  }
+
+  /** Drops the stream and resumes from the next revision (a member that went silent). */
+  resume(why: string): void {
+    if (this.state === 'streaming') this.dropped(this.stream, new Error(why));
+  }
+
   private async open(): Promise<void> {
     this.state = 'opening';
     let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
@@ -114,6 +131,12 @@ export class EtcdWatch {
       if ((this.state as State) === 'closed') return;
       this.deliver(ev);
     }
+    // A response with neither events nor a creation answers a progress request: the stream
+    // is live and synced, so every write acknowledged before the request was sent has been
+    // delivered before this. (Not used to advance `next`: etcd before 3.4.24 may name in it
+    // a revision whose events are still on their way, etcd issue 15220.)
+    if (!res.created && res.events.length === 0 && this.isReady && this.p.onProgress)
+      this.p.onProgress(Number(res.header.revision) - this.p.base);
     if (!this.isReady && this.state === 'streaming' && this.next > this.p.historyUntil) {
       this.isReady = true;
       clearTimeout(this.readyTimer);

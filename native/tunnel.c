@@ -569,7 +569,8 @@ static void handle_data(tunnel *t, int sock, const struct sockaddr_in *from, uin
   pp->s.rx_packets++;
   pp->s.rx_bytes += (uint64_t)len;
   pp->s.last_rx_ns = now;
-  p->last_rx_path = pathi;
+  // Best mode at the serve end answers on the path data last came on (not probes).
+  if (d[HDR] == K_IP) p->last_rx_path = pathi;
   if (slot == TN_SLOT_NEXT) {
     // The initiator used the new session: it has the response, so we switch too.
     keypair_clear(&p->kp[TN_SLOT_PREVIOUS]);

@@ -11,7 +11,8 @@
         "native/dline_api.c",
         "native/dline_napi.c",
         "native/tunnel.c",
-        "native/tunnel_napi.c"
+        "native/tunnel_napi.c",
+        "native/tunnel_reorder.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],

@@ -6,6 +6,7 @@
 // state and waits at most one batch.
 #define _GNU_SOURCE
 #include "tunnel.h"
+#include "tunnel_reorder.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,6 +62,7 @@ typedef struct path {
   int64_t probe_due_ns, probe_sent_ns, probe_timeout_ns, last_probe_ns;
   uint16_t reply_id;
   int64_t reply_sent_ns;
+  int64_t last_data_rx_ns;
 } path;
 
 typedef struct peer {
@@ -75,6 +77,7 @@ typedef struct peer {
   int last_rx_path;
   uint64_t tx_seq;
   replay dedup;
+  tn_reorder ro;
 } peer;
 
 typedef struct out_queue {
@@ -462,6 +465,32 @@ static void from_tun(tunnel *t, int64_t now) {
 
 // ---- UDP -> tun ----
 
+static void to_tun(void *ctx, const uint8_t *pkt, int len) {
+  tunnel *t = ctx;
+  if (write(t->tun_fd, pkt, (size_t)len) < 0) t->c.tun_write_error++;
+  else t->c.tun_tx++;
+}
+
+// How long a packet that overtook others may wait for them: half the spread of the RTTs of
+// the paths data came on in the last second (one-way delay difference) plus 2 ms, so it
+// follows the paths as they change (a fixed depth fails: MLVPN#113). 0 with one path.
+static int64_t reorder_depth(peer *p, int64_t now) {
+  int64_t lo = INT64_MAX, hi = -1;
+  int n = 0;
+  for (int i = 0; i < TN_MAX_PATHS; i++) {
+    path *pp = &p->paths[i];
+    if (!pp->last_data_rx_ns || now - pp->last_data_rx_ns > 1000000000LL) continue;
+    int64_t rtt = pp->s.probe_rtt_us >= 0 ? pp->s.probe_rtt_us : pp->s.reply_rtt_us;
+    if (rtt < 0) continue;
+    n++;
+    if (rtt < lo) lo = rtt;
+    if (rtt > hi) hi = rtt;
+  }
+  if (n < 2) return 0;
+  int64_t d = (hi - lo) * 500 + 2000000LL;
+  return d > 500000000LL ? 500000000LL : d;
+}
+
 static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int len,
                          int64_t now) {
   uint8_t *in = d + HDR;
@@ -473,14 +502,10 @@ static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int 
   path *pp = &p->paths[pathi];
   switch (kind) {
     case K_IP:
+      pp->last_data_rx_ns = now;
       if (body > 0) {
-        if (!replay_accept(&p->dedup, seq)) {
-          t->c.duplicates++;
-        } else if (write(t->tun_fd, in + INNER, (size_t)body) < 0) {
-          t->c.tun_write_error++;
-        } else {
-          t->c.tun_tx++;
-        }
+        if (!replay_accept(&p->dedup, seq)) t->c.duplicates++;
+        else ro_push(&p->ro, seq, in + INNER, body, now, reorder_depth(p, now), to_tun, t);
       }
       break;
     case K_CONTROL:
@@ -649,6 +674,7 @@ static bool probe_timers(tunnel *t, int64_t now) {
       }
       pending = pending || pp->probe_out || pp->probe_due;
     }
+    if (p->ro.count > 0 && ro_expire(&p->ro, now, reorder_depth(p, now), to_tun, t)) pending = true;
   }
   return pending;
 }
@@ -831,6 +857,7 @@ void tn_remove_peer(tunnel *t, int pi) {
   pthread_mutex_lock(&t->mu);
   peer *p = &t->peers[pi];
   for (int s = 0; s < 3; s++) keypair_clear(&p->kp[s]);
+  ro_free(&p->ro);
   memset(p, 0, sizeof *p);
   pthread_mutex_unlock(&t->mu);
 }
@@ -962,6 +989,11 @@ int tn_send_raw(tunnel *t, int sock, const struct sockaddr_in *to, const uint8_t
 void tn_get_counters(tunnel *t, tn_counters *out) {
   pthread_mutex_lock(&t->mu);
   *out = t->c;
+  for (int i = 0; i < TN_MAX_PEERS; i++) {
+    out->reorder_held += t->peers[i].ro.st.held;
+    out->reorder_skipped += t->peers[i].ro.st.skipped;
+    out->reorder_late += t->peers[i].ro.st.late;
+  }
   pthread_mutex_unlock(&t->mu);
 }
 
@@ -999,8 +1031,10 @@ void tn_stop(tunnel *t) {
 void tn_destroy(tunnel *t) {
   if (!t) return;
   tn_stop(t);
-  for (int i = 0; i < TN_MAX_PEERS; i++)
+  for (int i = 0; i < TN_MAX_PEERS; i++) {
     for (int s = 0; s < 3; s++) keypair_clear(&t->peers[i].kp[s]);
+    ro_free(&t->peers[i].ro);
+  }
   OPENSSL_cleanse(t->mac1_key, sizeof t->mac1_key);
   if (t->evfd >= 0) close(t->evfd);
   for (int s = 0; s < TN_MAX_SOCKETS; s++) free(t->q[s]);

@@ -53,6 +53,8 @@ typedef struct tn_counters {
   uint64_t udp_rx, udp_tx, udp_send_error;
   uint64_t malformed, unknown_index, auth_failed, replayed, duplicates, no_session, mac1_failed;
   uint64_t handshakes, controls, events_dropped, roamed, expired;
+  // The reorder buffer: packets that waited, gaps given up on, packets after their gap.
+  uint64_t reorder_held, reorder_skipped, reorder_late;
 } tn_counters;
 
 typedef struct tunnel tunnel;

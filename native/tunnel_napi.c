@@ -432,6 +432,9 @@ static napi_value counters(napi_env env, napi_callback_info info) {
   C(events_dropped, "eventsDropped");
   C(roamed, "roamed");
   C(expired, "expired");
+  C(reorder_held, "reorderHeld");
+  C(reorder_skipped, "reorderSkipped");
+  C(reorder_late, "reorderLate");
 #undef C
   return o;
 }

@@ -33,6 +33,9 @@ export interface DataPathCounters {
   eventsDropped: number;
   roamed: number;
   expired: number;
+  reorderHeld: number;
+  reorderSkipped: number;
+  reorderLate: number;
 }
 
 export interface DataPathPathStats {

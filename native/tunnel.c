@@ -63,6 +63,8 @@ typedef struct path {
   uint16_t reply_id;
   int64_t reply_sent_ns;
   int64_t last_data_rx_ns;
+  int64_t min_rtt_us;     // lowest RTT seen: the base delay, without queueing
+  int64_t busy_until_ns;  // aggregate: when this path's virtual queue drains
 } path;
 
 typedef struct peer {
@@ -73,7 +75,6 @@ typedef struct peer {
   int mode, active;
   uint32_t mask;
   uint32_t weights[TN_MAX_PATHS];
-  int64_t wrr[TN_MAX_PATHS];
   int last_rx_path;
   uint64_t tx_seq;
   replay dedup;
@@ -356,7 +357,7 @@ static bool path_ok(tunnel *t, peer *p, int i) {
 }
 
 // The paths this packet goes on, as a mask.
-static uint32_t choose_paths(tunnel *t, peer *p) {
+static uint32_t choose_paths(tunnel *t, peer *p, int len, int64_t now) {
   switch (p->mode) {
     case TN_REDUNDANT: {
       uint32_t m = 0;
@@ -366,18 +367,27 @@ static uint32_t choose_paths(tunnel *t, peer *p) {
       break;  // none of the chosen paths can send: fall back to best
     }
     case TN_AGGREGATE: {
-      // Smooth weighted round robin (nginx's): spreads packets by the weights set from the
-      // paths' measured capacity, interleaving rather than in bursts.
-      int64_t total = 0;
+      // Earliest expected arrival: each path is a virtual queue draining at its rate (the
+      // weight, in kbit/s) behind its base one-way delay (half its lowest RTT); a packet goes
+      // where it would arrive first. Packets then arrive nearly in order, and a slow path is
+      // used only when the fast one's queue makes it worth it (not 1 packet in N regardless).
       int best = -1;
+      int64_t best_at = 0, best_tx = 0;
       for (int i = 0; i < TN_MAX_PATHS; i++) {
+        path *pp = &p->paths[i];
         if (!(p->mask & (1u << i)) || p->weights[i] == 0 || !path_ok(t, p, i)) continue;
-        p->wrr[i] += p->weights[i];
-        total += p->weights[i];
-        if (best < 0 || p->wrr[i] > p->wrr[best]) best = i;
+        int64_t tx = (int64_t)len * 8 * 1000000LL / p->weights[i];  // ns at weight kbit/s
+        int64_t start = pp->busy_until_ns > now ? pp->busy_until_ns : now;
+        int64_t at = start + tx + (pp->min_rtt_us > 0 ? pp->min_rtt_us * 500 : 0);
+        if (best < 0 || at < best_at) {
+          best = i;
+          best_at = at;
+          best_tx = tx;
+        }
       }
       if (best >= 0) {
-        p->wrr[best] -= total;
+        path *pp = &p->paths[best];
+        pp->busy_until_ns = (pp->busy_until_ns > now ? pp->busy_until_ns : now) + best_tx;
         return 1u << best;
       }
       break;
@@ -424,7 +434,7 @@ static void from_tun(tunnel *t, int64_t now) {
       continue;
     }
     peer *p = peer_for(t, d + HDR + INNER, (int)n);
-    uint32_t m = p ? choose_paths(t, p) : 0;
+    uint32_t m = p ? choose_paths(t, p, (int)n, now) : 0;
     if (!m) {
       t->c.no_session++;
       t->out_used--;
@@ -471,9 +481,10 @@ static void to_tun(void *ctx, const uint8_t *pkt, int len) {
   else t->c.tun_tx++;
 }
 
-// How long a packet that overtook others may wait for them: half the spread of the RTTs of
-// the paths data came on in the last second (one-way delay difference) plus 2 ms, so it
-// follows the paths as they change (a fixed depth fails: MLVPN#113). 0 with one path.
+// How long a packet that overtook others may wait for them: the spread of the RTTs of the
+// paths data came on in the last second, plus 2 ms, so it follows the paths as they change
+// (a fixed depth fails: MLVPN#113). Not half the spread: queueing delay, the part that
+// changes, sits in one direction only. 0 with one path.
 static int64_t reorder_depth(peer *p, int64_t now) {
   int64_t lo = INT64_MAX, hi = -1;
   int n = 0;
@@ -487,7 +498,7 @@ static int64_t reorder_depth(peer *p, int64_t now) {
     if (rtt > hi) hi = rtt;
   }
   if (n < 2) return 0;
-  int64_t d = (hi - lo) * 500 + 2000000LL;
+  int64_t d = (hi - lo) * 1000 + 2000000LL;
   return d > 500000000LL ? 500000000LL : d;
 }
 
@@ -516,6 +527,7 @@ static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int 
       if (pp->probe_out && id == pp->probe_id) {
         pp->probe_out = false;
         pp->s.probe_rtt_us = (now - pp->probe_sent_ns) / 1000;
+        if (pp->min_rtt_us <= 0 || pp->s.probe_rtt_us < pp->min_rtt_us) pp->min_rtt_us = pp->s.probe_rtt_us;
         emit(t, TN_EV_PROBE, pi, pathi, pp->s.socket, NULL, pp->s.probe_rtt_us, NULL, 0);
         send_now(t, p, pathi, K_PROBE_ACK, 0, id, NULL, 0, now);
       }
@@ -523,6 +535,7 @@ static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int 
     case K_PROBE_ACK:
       if (id == pp->reply_id && pp->reply_sent_ns) {
         pp->s.reply_rtt_us = (now - pp->reply_sent_ns) / 1000;
+        if (pp->min_rtt_us <= 0 || pp->s.reply_rtt_us < pp->min_rtt_us) pp->min_rtt_us = pp->s.reply_rtt_us;
         pp->reply_sent_ns = 0;
       }
       break;
@@ -927,7 +940,7 @@ int tn_set_mode(tunnel *t, int pi, int mode, int active, uint32_t mask,
     p->mask = mask;
     for (int i = 0; i < TN_MAX_PATHS; i++) {
       p->weights[i] = weights ? weights[i] : 0;
-      p->wrr[i] = 0;
+      p->paths[i].busy_until_ns = 0;
     }
   }
   pthread_mutex_unlock(&t->mu);

@@ -47,8 +47,11 @@ export const uplinkSchema = z
     interface: ifname,
     role: z.enum(['primary', 'backup']).default('primary'),
     cost: z.number().min(0).max(1e9).default(0),
-    /** Share of packets in aggregate mode, relative to the others. */
-    weight: z.number().int().min(1).max(1_000_000).default(1),
+    /**
+     * Aggregate mode: the uplink's rate in kbit/s. Packets go where they would arrive first,
+     * through a virtual queue draining at this rate behind the path's base delay.
+     */
+    weight: z.number().int().min(1).max(100_000_000).default(10_000),
   })
   .strict();
 

@@ -16,7 +16,7 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
       /** Paths in use (redundant, aggregate), by path id 0..7. */
       paths: z.array(z.number().int().min(0).max(7)).max(8),
       /** Per-path weights for aggregate mode, index = path id. */
-      weights: z.array(z.number().int().min(0).max(1_000_000)).max(8),
+      weights: z.array(z.number().int().min(0).max(100_000_000)).max(8),
     })
     .strict(),
 ]);

@@ -82,7 +82,10 @@ export class TunnelRig {
     process.env.ROAM_TUNNEL_STATE_DIR = join(this.dir, 'state');
   }
 
-  static async start(lab: Lab, opts: { mode?: string; extra?: string[] } = {}): Promise<TunnelRig> {
+  static async start(
+    lab: Lab,
+    opts: { mode?: string; extra?: string[]; uplinks?: string[] } = {},
+  ): Promise<TunnelRig> {
     const rig = new TunnelRig(lab);
     try {
       const s = generateKeyPair();

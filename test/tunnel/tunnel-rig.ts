@@ -172,6 +172,19 @@ export class TunnelRig {
     });
   }
 
+  /** Kills the mobile end outright (a crash: nothing of its own clean-up runs). */
+  async crashClient(): Promise<void> {
+    const c = this.children[1];
+    if (!c || c.exitCode !== null) return;
+    const gone = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await gone;
+  }
+
+  get cliPath(): string {
+    return CLI;
+  }
+
   client(): Promise<TunnelStatus> {
     return askControl('cli', { op: 'status' }) as Promise<TunnelStatus>;
   }

@@ -15,6 +15,8 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
       mode: z.enum(MODES),
       /** Paths in use (redundant, aggregate), by path id 0..7. */
       paths: z.array(z.number().int().min(0).max(7)).max(8),
+      /** best mode: the path the serve end sends on (null: where data last came from). */
+      active: z.number().int().min(0).max(7).nullable(),
       /** Per-path weights for aggregate mode, index = path id. */
       weights: z.array(z.number().int().min(0).max(100_000_000)).max(8),
     })

@@ -277,7 +277,13 @@ export class MobileEnd {
     const mask = paths.reduce((m, i) => m | (1 << i), 0);
     const weights = this.cfg.uplinks.map((u) => u.weight);
     this.#dp.setMode(PEER, MODE_CODES[this.#mode], active ?? -1, mask, weights);
-    const msg = encodeControl({ t: 'mode', mode: this.#mode, paths, weights });
+    const msg = encodeControl({
+      t: 'mode',
+      mode: this.#mode,
+      paths,
+      weights,
+      active: active ?? null,
+    });
     if (msg.toString() !== this.#lastModeSent && this.#sessionAtMs !== undefined) {
       this.#lastModeSent = msg.toString();
       this.#uplinks.forEach((u, i) => u.address && this.#dp.sendControl(PEER, i, msg));

@@ -111,7 +111,9 @@ export class ServeEnd {
       }
       peer.mode = m.mode;
       const mask = m.paths.reduce((a, i) => a | (1 << i), 0);
-      this.#dp.setMode(ev.peer, MODE_CODES[m.mode], -1, mask, m.weights);
+      // Best mode follows the mobile end's choice: a download's receiver may have no data
+      // to send on the new path (its ACKs stop when the data does), so it says so.
+      this.#dp.setMode(ev.peer, MODE_CODES[m.mode], m.active ?? -1, mask, m.weights);
     }
   }
 

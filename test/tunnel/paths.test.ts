@@ -102,7 +102,13 @@ describe('best-path chooser', () => {
 
 describe('control messages', () => {
   test('round trip; junk and out-of-range fields are refused', () => {
-    const m = { t: 'mode' as const, mode: 'redundant' as const, paths: [0, 1], weights: [1, 1] };
+    const m = {
+      t: 'mode' as const,
+      mode: 'redundant' as const,
+      paths: [0, 1],
+      weights: [1, 1],
+      active: 0,
+    };
     assert.deepEqual(decodeControl(encodeControl(m)), m);
     for (const bad of [
       '',

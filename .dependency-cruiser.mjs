@@ -19,6 +19,7 @@ const allowed = {
   mobility: ['log', 'multipath', 'names'],
   session: ['log', 'input', 'wire', 'stream', 'multipath', 'names', 'mobility'],
   gateway: ['log', 'input', 'net', 'native'],
+  tunnel: ['log', 'input', 'net', 'native', 'tun'],
   terminal: [],
   demo: ['log', 'terminal', 'lab', 'session', 'mobility', 'multipath'],
 };

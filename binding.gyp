@@ -9,7 +9,10 @@
         "native/netfilter.c",
         "native/dline.c",
         "native/dline_api.c",
-        "native/dline_napi.c"
+        "native/dline_napi.c",
+        "native/tunnel.c",
+        "native/tunnel_napi.c",
+        "native/tunnel_reorder.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],

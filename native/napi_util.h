@@ -22,5 +22,6 @@ bool roam_get_double(napi_env env, napi_value obj, const char *key, double *out)
 bool roam_get_bool(napi_env env, napi_value obj, const char *key, bool *out);
 napi_value roam_init_delay_line(napi_env env, napi_value exports);
 napi_value roam_init_netfilter(napi_env env, napi_value exports);
+napi_value roam_init_tunnel(napi_env env, napi_value exports);
 
 #endif

@@ -92,6 +92,7 @@ static napi_value init(napi_env env, napi_value exports) {
   NAPI_OK(env, napi_create_function(env, "openTun", NAPI_AUTO_LENGTH, open_tun, NULL, &fn));
   NAPI_OK(env, napi_set_named_property(env, exports, "openTun", fn));
   if (!roam_init_netfilter(env, exports)) return NULL;
+  if (!roam_init_tunnel(env, exports)) return NULL;
   return roam_init_delay_line(env, exports);
 }
 

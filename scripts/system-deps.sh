@@ -3,9 +3,10 @@
 # tc), iptables (NAT in the lab), ping, iperf3 (the lab's throughput self-test) and a C
 # toolchain for the tun addon, openssl for the TLS tests' certificates, etcd (the names
 # cluster tests), mptcpize (Linux MPTCP baseline), and the real origin and clients the
-# gateway is tested with: nginx, curl, wget, aria2c, Chromium. Only as root with apt-get; elsewhere it says what is missing.
+# gateway is tested with: nginx, curl, wget, aria2c, Chromium; tcpdump, OpenVPN and wireguard-go
+# for the tunnel's tests and bench. Only as root with apt-get; elsewhere it says what is missing.
 set -euo pipefail
-declare -A want=([ip]=iproute2 [tc]=iproute2 [iptables]=iptables [ping]=iputils-ping [iperf3]=iperf3 [make]=make [g++]=g++ [python3]=python3 [openssl]=openssl [etcd]=etcd-server [etcdctl]=etcd-client [mptcpize]=mptcpize [nginx]=nginx [curl]=curl [wget]=wget [aria2c]=aria2 [chromium]=chromium)
+declare -A want=([ip]=iproute2 [tc]=iproute2 [iptables]=iptables [ping]=iputils-ping [iperf3]=iperf3 [make]=make [g++]=g++ [python3]=python3 [openssl]=openssl [etcd]=etcd-server [etcdctl]=etcd-client [mptcpize]=mptcpize [nginx]=nginx [curl]=curl [wget]=wget [aria2c]=aria2 [chromium]=chromium [tcpdump]=tcpdump [openvpn]=openvpn [wireguard-go]=wireguard-go [wg]=wireguard-tools)
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")

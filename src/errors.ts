@@ -126,6 +126,15 @@ export const GatewayErrorCodes = [
   'ROAM_GATEWAY_UPLINK',
 ] as const;
 
+export const TunnelErrorCodes = [
+  'ROAM_TUNNEL_KEY',
+  'ROAM_TUNNEL_HANDSHAKE',
+  'ROAM_TUNNEL_RUNNING',
+  'ROAM_TUNNEL_NOT_RUNNING',
+  'ROAM_TUNNEL_STATE',
+  'ROAM_TUNNEL_SYSTEM',
+] as const;
+
 export const CliErrorCodes = ['ROAM_NOT_ROOT'] as const;
 
 export const ERROR_CODES = [
@@ -136,6 +145,7 @@ export const ERROR_CODES = [
   ...NamesErrorCodes,
   ...LabErrorCodes,
   ...GatewayErrorCodes,
+  ...TunnelErrorCodes,
   ...CliErrorCodes,
 ] as const;
 

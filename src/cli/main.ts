@@ -5,6 +5,7 @@ import { registerDemo } from './demo.js';
 import { registerGateway } from './gateway.js';
 import { registerLab } from './lab.js';
 import { registerNames } from './names.js';
+import { registerTunnel } from './tunnel.js';
 import { fail, output } from './output.js';
 
 const program = new Command('roam')
@@ -32,6 +33,7 @@ registerLab(program);
 registerDemo(program);
 registerNames(program);
 registerGateway(program);
+registerTunnel(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -3,6 +3,7 @@ import { type Command, Option } from 'commander';
 import { namesError } from '../names/codes.js';
 import type { KeyPair } from '../names/keys.js';
 import type { StoreSpec } from '../names/store/open.js';
+import { intFlag, portFlag, usageError } from './flags.js';
 import { output, printJson } from './output.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:7447';
@@ -33,12 +34,8 @@ async function client(opts: { server: string; key?: string; userKey?: string }) 
   });
 }
 
-function positive(value: string, what: string): number {
-  const n = Number(value);
-  if (!(n > 0))
-    throw namesError('ROAM_NAMES_CONFIG', `${what} must be a positive number, not "${value}"`);
-  return n;
-}
+/** The name server's default limit on a record's lifetime (NameService maxTtlMs). */
+const MAX_TTL_S = 30 * 24 * 3600;
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -82,17 +79,21 @@ export function registerNames(program: Command): void {
       const { NameService } = await import('../names/service.js');
       const { startNamesServer } = await import('../names/http/server.js');
       const { defaultDbPath, openNameStore } = await import('../names/store/open.js');
-      const store = await openNameStore(storeSpec(opts, defaultDbPath));
-      const service = new NameService(store, {
-        presence: { offlineAfterMs: positive(opts.offlineAfter, '--offline-after') },
+      const port = portFlag('--port', opts.port);
+      const offlineAfterMs = intFlag('--offline-after', opts.offlineAfter, {
+        min: 1,
+        max: 86_400_000,
+        unit: 'ms',
       });
-      const server = await startNamesServer(service, {
-        host: opts.host,
-        port: Number(opts.port),
-      }).catch(async (err: unknown) => {
-        await store.close();
-        throw err;
-      });
+      const spec = storeSpec(opts, defaultDbPath);
+      const store = await openNameStore(spec);
+      const service = new NameService(store, { presence: { offlineAfterMs } });
+      const server = await startNamesServer(service, { host: opts.host, port }).catch(
+        async (err: unknown) => {
+          await store.close();
+          throw err;
+        },
+      );
       if (output.json) printJson({ listening: server.url, store: store.id });
       else process.stdout.write(`listening ${server.url}\n`);
       await untilSignal();
@@ -158,6 +159,7 @@ export function registerNames(program: Command): void {
     .addOption(serverOption())
     .action(async (name: string, opts: PublishOpts) => {
       const { parseAddressSpec, parseAttributes, parseHostPort } = await import('../names/spec.js');
+      const ttlS = intFlag('--ttl', opts.ttl, { min: 1, max: MAX_TTL_S, unit: 'seconds' });
       const control = opts.control ? parseHostPort(opts.control, 'control address') : undefined;
       const c = await client(opts);
       try {
@@ -168,7 +170,7 @@ export function registerNames(program: Command): void {
           ...(control ? { control: { ip: control.host, port: control.port } } : {}),
           relays: opts.relay.map((r) => parseHostPort(r, 'relay')),
           attributes: parseAttributes(opts.attr),
-          ttlMs: positive(opts.ttl, '--ttl') * 1000,
+          ttlMs: ttlS * 1000,
         });
         if (output.json) printJson({ ...result, record });
         else
@@ -265,6 +267,10 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
       'ROAM_NAMES_CONFIG',
       '--fsync is for a SQLite file (etcd syncs every write itself; memory has no disk)',
     );
+  if (opts.store === 'memory' && opts.db !== undefined)
+    throw usageError(
+      `--db is for --store sqlite; --store memory keeps no file (got --db ${opts.db})`,
+    );
   if (opts.store === 'etcd') {
     if (opts.db !== undefined)
       throw namesError(
@@ -283,7 +289,11 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
         .map((e) => e.trim())
         .filter(Boolean),
       prefix: opts.etcdPrefix,
-      timeoutMs: positive(opts.etcdTimeout, '--etcd-timeout'),
+      timeoutMs: intFlag('--etcd-timeout', opts.etcdTimeout, {
+        min: 1,
+        max: 600_000,
+        unit: 'ms',
+      }),
     };
   }
   if (memory) return { kind: 'memory' };

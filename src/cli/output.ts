@@ -13,7 +13,8 @@ export function printJson(value: unknown): void {
 export function fail(err: unknown): never {
   if (err instanceof RoamError) {
     process.stderr.write(`roam: ${err.message} [${err.code}]\n`);
-    process.exit(1);
+    // A bad flag value is a usage error, like commander's own: exit 2 (README, docs).
+    process.exit(err.code === 'ROAM_USAGE' ? 2 : 1);
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`roam: unexpected error: ${message}\n`);

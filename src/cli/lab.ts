@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { type Command, Option } from 'commander';
 import { runSchedule } from '../lab/fault/schedule.js';
 import { Lab } from '../lab/lab.js';
@@ -35,6 +36,8 @@ function printStatus(s: LabStatus): void {
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
+
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const labOption = () => new Option('--lab <id>', 'which lab, when several are up');
 
@@ -107,10 +110,18 @@ export function registerLab(program: Command): void {
     .argument('<command...>', 'command and arguments (after --)')
     .action(async (host: string, command: string[], opts: { lab?: string }) => {
       const l = Lab.attach(opts.lab);
+      // `ip netns exec` execs the command: the child is the command itself.
       const child = spawn('ip', ['netns', 'exec', l.ns(host), ...command], { stdio: 'inherit' });
+      // Signals meant for the command reach it, and roam waits for it: nothing is orphaned.
+      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      for (const s of FORWARDED_SIGNALS) process.on(s, forward);
       const code = await new Promise<number>((res) =>
-        child.on('exit', (c, signal) => res(c ?? (signal ? 128 : 1))),
-      );
+        child.on('exit', (c, signal) =>
+          res(c ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)),
+        ),
+      ).finally(() => {
+        for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      });
       process.exitCode = code;
     });
 

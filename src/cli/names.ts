@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import type { RoamError } from '../errors.js';
 import { namesError } from '../names/codes.js';
 import type { KeyPair } from '../names/keys.js';
 import type { StoreSpec } from '../names/store/open.js';
@@ -197,13 +198,67 @@ export function registerNames(program: Command): void {
           `  key ${r.key}`,
         ];
         for (const a of [...r.addresses].sort((x, y) => x.priority - y.priority))
-          lines.push(
-            `  address ${a.ip.includes(':') ? `[${a.ip}]` : a.ip}:${a.port} ${a.iface} priority ${a.priority}`,
-          );
-        if (r.control) lines.push(`  control ${r.control.ip}:${r.control.port}`);
+          lines.push(`  address ${hostPort(a.ip, a.port)} ${a.iface} priority ${a.priority}`);
+        if (r.control) lines.push(`  control ${hostPort(r.control.ip, r.control.port)}`);
         for (const x of r.relays) lines.push(`  relay ${x.host}:${x.port}`);
         for (const [k, v] of Object.entries(r.attributes)) lines.push(`  ${k}=${v}`);
         process.stdout.write(`${lines.join('\n')}\n`);
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('heartbeat')
+    .description(
+      'say a device is online (signed with its key); with --every, keep saying so until interrupted',
+    )
+    .argument('<name>', 'the device, e.g. laptop.bob@example.com')
+    .requiredOption('--key <file>', "the device's private key (the one its record names)")
+    .option('--every <seconds>', 'repeat at this interval until interrupted')
+    .addOption(serverOption())
+    .action(async (name: string, opts: { key: string; every?: string; server: string }) => {
+      const everyS =
+        opts.every === undefined
+          ? undefined
+          : intFlag('--every', opts.every, { min: 1, max: 86_400, unit: 'seconds' });
+      const c = await client(opts);
+      try {
+        await c.heartbeat(name);
+        if (output.json) printJson({ name, online: true });
+        else process.stdout.write(`${name}: online\n`);
+        if (everyS === undefined) return;
+        const timer = setInterval(() => {
+          // A missed beat is said and the next one tried: the server marks it offline only
+          // after --offline-after without any.
+          c.heartbeat(name).catch((err: unknown) =>
+            process.stderr.write(
+              `roam: names heartbeat: ${(err as Error).message} [${(err as RoamError).code ?? 'ROAM_NAMES_UNREACHABLE'}]\n`,
+            ),
+          );
+        }, everyS * 1000);
+        await untilSignal().finally(() => clearInterval(timer));
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('delete')
+    .description('delete a name with a signed tombstone (a new version that says "deleted")')
+    .argument('<name>')
+    .requiredOption('--key <file>', "the key that signs (the name's own, or its user's)")
+    .option('--user-key <file>', "the user's key, to certify --key for a device or service")
+    .addOption(serverOption())
+    .action(async (name: string, opts: { key: string; userKey?: string; server: string }) => {
+      const c = await client(opts);
+      try {
+        const result = await c.remove(name);
+        if (output.json) printJson(result);
+        else
+          process.stdout.write(
+            `deleted ${result.name} version ${result.version} (revision ${result.revision})\n`,
+          );
       } finally {
         c.close();
       }
@@ -235,17 +290,40 @@ export function registerNames(program: Command): void {
     .addOption(serverOption())
     .action(async (list: string[], opts: { server: string }) => {
       const c = await client(opts);
-      const w = c.watch(list, (ch) => {
-        if (output.json) process.stdout.write(`${JSON.stringify(ch)}\n`);
-        else
-          process.stdout.write(
-            `${ch.type} ${ch.name} version ${ch.record.version} ${ch.record.addresses.map((a) => `${a.ip}:${a.port}`).join(' ')}\n`,
-          );
-      });
-      await untilSignal();
-      w.close();
-      c.close();
+      // An outage is said on stderr once, and its end too; the watch retries meanwhile.
+      const w = c.watch(
+        list,
+        (ch) => {
+          if (output.json) process.stdout.write(`${JSON.stringify(ch)}\n`);
+          else
+            process.stdout.write(
+              `${[ch.type, ch.name, 'version', ch.record.version, ...ch.record.addresses.map((a) => hostPort(a.ip, a.port))].join(' ')}\n`,
+            );
+        },
+        {
+          onOutage: (err) =>
+            process.stderr.write(
+              `roam: names watch: ${err.message} [${(err as RoamError).code}]\n`,
+            ),
+          onResume: () =>
+            process.stderr.write(
+              `roam: names watch: connected to ${new URL(opts.server).origin}\n`,
+            ),
+        },
+      );
+      try {
+        // A refused watch (a bad name, a 4xx) ends the command with its error.
+        await Promise.race([untilSignal(), w.ready.then(() => new Promise<void>(() => {}))]);
+      } finally {
+        w.close();
+        c.close();
+      }
     });
+}
+
+/** IP:PORT, with an IPv6 address in brackets. */
+function hostPort(ip: string, port: number): string {
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 interface ServeOpts {

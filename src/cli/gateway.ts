@@ -9,7 +9,7 @@ import { pidAlive, readGatewayState, recordedGateways } from '../gateway/routing
 import { formatPrometheus } from '../gateway/status/prometheus.js';
 import { formatStatusText } from '../gateway/status/text.js';
 import { type GatewayUpFlags, gatewayConfigFromFlags } from './gateway-config.js';
-import { output, printJson } from './output.js';
+import { jsonOption, output, printJson } from './output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -74,6 +74,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('status')
+    .addOption(jsonOption())
     .description("a running gateway's uplinks, flows and migrations")
     .option('--name <name>', 'which gateway, when several run')
     .addOption(new Option('--prometheus', 'Prometheus text format').conflicts('json'))
@@ -85,6 +86,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('down')
+    .addOption(jsonOption())
     .description('stop a gateway if it runs and restore what it changed (also after a crash)')
     .option('--name <name>', 'which gateway (default: the only one recorded)')
     .option('--all', 'every recorded gateway', false)
@@ -107,6 +109,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('validate')
+    .addOption(jsonOption())
     .description('check a config file (no root needed)')
     .argument('<file>', 'config file')
     .action((file: string) => {

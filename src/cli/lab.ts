@@ -8,7 +8,7 @@ import { teardownAllSync } from '../lab/teardown.js';
 import { loadTopology } from '../lab/topology/load.js';
 import type { DirectionSpec } from '../lab/topology/model.js';
 import { formatRate } from '../lab/topology/units.js';
-import { output, printJson } from './output.js';
+import { jsonOption, output, printJson } from './output.js';
 
 function describeDirection(d: DirectionSpec): string {
   const parts = [formatRate(d.rateBps), `${d.delayMs}ms`];
@@ -50,6 +50,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('up')
+    .addOption(jsonOption())
     .description('build a lab from a topology file (YAML or JSON) and leave it running')
     .argument('<file>', 'topology file')
     .action(async (file: string) => {
@@ -60,6 +61,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('validate')
+    .addOption(jsonOption())
     .description('check a topology file without building it (no root needed)')
     .argument('<file>', 'topology file')
     .action((file: string) => {
@@ -73,6 +75,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('status')
+    .addOption(jsonOption())
     .description('hosts, interfaces, addresses and links of a running lab')
     .addOption(labOption())
     .action(async (opts: { lab?: string }) => {
@@ -83,6 +86,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('down')
+    .addOption(jsonOption())
     .description('remove a lab: namespaces, interfaces, daemon, state')
     .addOption(labOption())
     .option('--all', 'remove every lab on this machine, including leftovers of crashed runs')
@@ -127,6 +131,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('fault')
+    .addOption(jsonOption())
     .description(
       'inject a fault now: stall | down | up | renumber [IP] | loss P | delay MS | jitter MS | rate R | trace FILE|none',
     )
@@ -173,6 +178,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('schedule')
+    .addOption(jsonOption())
     .description(
       "run a fault schedule in the foreground: the lab's own (from its topology file) or another file's",
     )

@@ -5,7 +5,7 @@ import { namesError } from '../names/codes.js';
 import type { KeyPair } from '../names/keys.js';
 import type { StoreSpec } from '../names/store/open.js';
 import { intFlag, portFlag, usageError } from './flags.js';
-import { output, printJson } from './output.js';
+import { jsonOption, output, printJson } from './output.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:7447';
 const serverOption = () =>
@@ -52,6 +52,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('serve')
+    .addOption(jsonOption())
     .description('run a name server (HTTP/JSON API, docs/names-api.md) until interrupted')
     .option('--host <host>', 'address to listen on (loopback unless you mean it)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '7447')
@@ -104,6 +105,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('keygen')
+    .addOption(jsonOption())
     .description(
       'make an Ed25519 key pair: writes the private key (PEM, mode 0600), prints the public key',
     )
@@ -128,6 +130,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('publish')
+    .addOption(jsonOption())
     .description('sign and publish a record (registers the name on first use)')
     .argument('<name>', 'bob@example.com, laptop.bob@example.com, or a bare service name')
     .requiredOption('--key <file>', 'the private key that signs (from keygen)')
@@ -185,6 +188,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('resolve')
+    .addOption(jsonOption())
     .description('look a name up and verify its signature')
     .argument('<name>')
     .addOption(serverOption())
@@ -210,6 +214,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('heartbeat')
+    .addOption(jsonOption())
     .description(
       'say a device is online (signed with its key); with --every, keep saying so until interrupted',
     )
@@ -245,6 +250,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('delete')
+    .addOption(jsonOption())
     .description('delete a name with a signed tombstone (a new version that says "deleted")')
     .argument('<name>')
     .requiredOption('--key <file>', "the key that signs (the name's own, or its user's)")
@@ -266,6 +272,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('list-devices')
+    .addOption(jsonOption())
     .description("a user's devices with their online state")
     .argument('<user>')
     .addOption(serverOption())
@@ -285,6 +292,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('watch')
+    .addOption(jsonOption())
     .description('print every new version of these names until interrupted')
     .argument('<names...>')
     .addOption(serverOption())

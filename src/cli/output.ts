@@ -1,7 +1,16 @@
+import { Option } from 'commander';
 import { RoamError } from '../errors.js';
 
 /** Global output choices, set from the command line before a command runs. */
 export const output = { json: false };
+
+/**
+ * `--json` on each command that reports state, so its `--help` says so; the same flag before
+ * the command (`roam --json lab status`) works too.
+ */
+export function jsonOption(): Option {
+  return new Option('--json', 'print machine-readable JSON instead of text');
+}
 
 export function printJson(value: unknown): void {
   process.stdout.write(

@@ -319,10 +319,17 @@ export function registerNames(program: Command): void {
             ),
         },
       );
+      // After this host's address changes, the stream is silently dead (bound to the old
+      // address): reopen it at once rather than after the idle timeout.
+      const { watchAddresses } = await import('../mobility/index.js');
+      const addresses = await watchAddresses();
+      addresses.on('change', () => c.addressChanged());
+      addresses.on('error', () => undefined); // it polls instead; the watch goes on
       try {
         // A refused watch (a bad name, a 4xx) ends the command with its error.
         await Promise.race([untilSignal(), w.ready.then(() => new Promise<void>(() => {}))]);
       } finally {
+        addresses.close();
         w.close();
         c.close();
       }

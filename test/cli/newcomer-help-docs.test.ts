@@ -68,7 +68,8 @@ function docSegments(
     for (const line of readFileSync(join(packageRoot(), file), 'utf8').split('\n')) {
       for (const m of line.matchAll(/\broam((?: [a-z][a-z-]*)+)/g)) {
         const rest = line.slice((m.index ?? 0) + 'roam'.length);
-        const text = rest.split(/`| #|&&|;| \| |\broam /)[0] ?? '';
+        // After ` -- ` come the inner command's own options (`roam lab exec H -- curl -o`).
+        const text = rest.split(/`| #|&&|;| \| | -- |\broam /)[0] ?? '';
         const words = (m[1] ?? '').trim().split(' ');
         let path = '';
         for (let n = words.length; n > 0; n--) {

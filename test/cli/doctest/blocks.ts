@@ -4,7 +4,8 @@
  * The fence's info string says what a block is: its language, then optional words.
  * - ```sh (or bash): commands, run in order in one shell per document (`set -euo pipefail`).
  * - ```console: `$ command` lines, each followed by the output it must print (stdout and
- *   stderr together); a line `...` stands for any number of lines.
+ *   stderr together); a line `...` stands for any number of lines, and `...` inside a line
+ *   for any text (a version number, a time).
  * - ```ts (or typescript): compiled with the project's strictness and run with node, after
  *   the blocks above it; `import … from 'roam'` is this package.
  * - `no-run` after the language: shown, deliberately never run (a synopsis with
@@ -86,5 +87,13 @@ export function outputMatches(expected: readonly string[], actual: readonly stri
     for (let k = 0; k <= actual.length; k++) if (outputMatches(rest, actual.slice(k))) return true;
     return false;
   }
-  return actual[0] === first && outputMatches(rest, actual.slice(1));
+  return (
+    actual[0] !== undefined && lineMatches(first, actual[0]) && outputMatches(rest, actual.slice(1))
+  );
+}
+
+function lineMatches(pattern: string, line: string): boolean {
+  if (!pattern.includes('...')) return pattern === line;
+  const parts = pattern.split('...').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  return new RegExp(`^${parts.join('.*')}$`).test(line);
 }

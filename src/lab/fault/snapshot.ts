@@ -23,17 +23,20 @@ export function labNamespaceList(state: LabState): string[] {
   ];
 }
 
+/** In parallel: it runs before every renumber and rate change, on a possibly loaded host. */
 export async function netSnapshot(namespaces: readonly string[]): Promise<NetSnapshot> {
-  const out: NetSnapshot = {};
-  for (const ns of namespaces) {
-    out[ns] = {
-      addr: await list(['ip', '-n', ns, '-j', 'addr', 'show']),
-      route: await list(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'all']),
-      rule: await list(['ip', '-n', ns, '-j', 'rule', 'show']),
-      qdisc: await list(['tc', '-n', ns, '-j', 'qdisc', 'show']),
-    };
-  }
-  return out;
+  const entries = await Promise.all(
+    namespaces.map(async (ns) => {
+      const [addr, route, rule, qdisc] = await Promise.all([
+        list(['ip', '-n', ns, '-j', 'addr', 'show']),
+        list(['ip', '-n', ns, '-j', 'route', 'show', 'table', 'all']),
+        list(['ip', '-n', ns, '-j', 'rule', 'show']),
+        list(['tc', '-n', ns, '-j', 'qdisc', 'show']),
+      ]);
+      return [ns, { addr, route, rule, qdisc }] as const;
+    }),
+  );
+  return Object.fromEntries(entries);
 }
 
 /** The first difference between two snapshots, in words, or undefined when they are equal. */

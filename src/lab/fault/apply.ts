@@ -165,13 +165,16 @@ async function atomically(
   } catch (err) {
     const code = err instanceof RoamError ? err.code : 'ROAM_LAB_COMMAND';
     const cause = (err as Error).message;
-    let left: string | undefined;
+    // The kernel's listing decides, not the undo's exit codes: restoring the routes of a
+    // downed interface fails, yet leaves it exactly as it was (without them).
+    let undoFailed = '';
     try {
       await undo();
-      left = snapshotDifference(before, await netSnapshot(namespaces));
     } catch (undoErr) {
-      left = (undoErr as Error).message;
+      undoFailed = `; undoing: ${(undoErr as Error).message}`;
     }
+    const diff = snapshotDifference(before, await netSnapshot(namespaces));
+    const left = diff === undefined ? undefined : `${diff}${undoFailed}`;
     throw new RoamError(
       code,
       left === undefined
@@ -232,7 +235,7 @@ export async function applyFault(
       const peer = { ns: names.hostNs(peerEp.host), ifname: peerEp.ifname };
       await atomically(
         `renumber ${linkName} side ${fault.side} to ${to}`,
-        [ns, peer.ns],
+        [ns], // the peer's side only gains a neighbour entry, which the undo removes
         async () => {
           await runner(renumberSteps(ns, he.ep, he.index, to));
           if (fault.announce) await announce(runner, ns, he.ep.ifname, to, peer.ns, peer.ifname);

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
 import { type Command, Option } from 'commander';
+import { RoamError } from '../errors.js';
 import { runSchedule } from '../lab/fault/schedule.js';
 import { Lab } from '../lab/lab.js';
 import { type LabStatus, labStatus } from '../lab/status.js';
@@ -119,11 +120,14 @@ export function registerLab(program: Command): void {
       // Signals meant for the command reach it, and roam waits for it: nothing is orphaned.
       const forward = (signal: NodeJS.Signals) => child.kill(signal);
       for (const s of FORWARDED_SIGNALS) process.on(s, forward);
-      const code = await new Promise<number>((res) =>
+      const code = await new Promise<number>((res, rej) => {
+        child.once('error', (err) =>
+          rej(new RoamError('ROAM_LAB_COMMAND', `cannot run ip netns exec: ${err.message}`)),
+        );
         child.on('exit', (c, signal) =>
           res(c ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)),
-        ),
-      ).finally(() => {
+        );
+      }).finally(() => {
         for (const s of FORWARDED_SIGNALS) process.off(s, forward);
       });
       process.exitCode = code;

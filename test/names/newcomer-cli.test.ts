@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -184,4 +184,31 @@ test('names watch with no server says so, retries, says when it is back, and whe
   );
   assert.equal(watch.exitCode, null);
   assert.equal(await stop(watch), 0);
+});
+
+test('a watch whose server accepts but never answers says so after its connect timeout', async (t) => {
+  const held = new Set<Socket>();
+  const silent = createServer((s) => held.add(s)); // accepts, never answers
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as { port: number }).port;
+  const { NamesClient } = await import('../../src/names/client/client.js');
+  const client = new NamesClient({ server: `http://127.0.0.1:${port}` });
+  t.after(async () => {
+    client.close();
+    for (const s of held) s.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+  const outage = new Promise<Error>((resolve) =>
+    client.watch(['bob@example.com'], () => undefined, {
+      connectTimeoutMs: 200,
+      onOutage: resolve,
+      onError: () => undefined,
+    }),
+  );
+  const err = (await outage) as Error & { code?: string };
+  assert.equal(err.code, 'ROAM_NAMES_UNREACHABLE');
+  assert.equal(
+    err.message,
+    `cannot reach the name server at http://127.0.0.1:${port}: no answer in 200 ms; retrying`,
+  );
 });

@@ -135,7 +135,7 @@ export const TunnelErrorCodes = [
   'ROAM_TUNNEL_SYSTEM',
 ] as const;
 
-export const CliErrorCodes = ['ROAM_NOT_ROOT'] as const;
+export const CliErrorCodes = ['ROAM_NOT_ROOT', 'ROAM_USAGE'] as const;
 
 export const ERROR_CODES = [
   ...GeneralErrorCodes,

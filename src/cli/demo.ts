@@ -1,8 +1,10 @@
 import { type Command, Option } from 'commander';
+import { jsonOption } from './output.js';
 
 export function registerDemo(program: Command): void {
   program
     .command('demo')
+    .addOption(jsonOption())
     .description('see roam at work: a transfer over two emulated paths while faults hit them')
     .addOption(
       new Option(

@@ -1,29 +1,15 @@
 import { type Command, Option } from 'commander';
 import { RoamError } from '../errors.js';
 import { rootLogger } from '../log/logger.js';
-import { loadGatewayConfig, parseGatewayConfig, parseUplinkFlag } from '../gateway/config/index.js';
-import type { GatewayConfig } from '../gateway/config/index.js';
+import { loadGatewayConfig } from '../gateway/config/index.js';
 import { fetchGatewayStatus, runningGatewayName } from '../gateway/control/client.js';
 import { Gateway } from '../gateway/daemon/gateway.js';
 import { gatewayDown, gatewayDownAll } from '../gateway/routing/restore.js';
 import { pidAlive, readGatewayState, recordedGateways } from '../gateway/routing/state.js';
 import { formatPrometheus } from '../gateway/status/prometheus.js';
 import { formatStatusText } from '../gateway/status/text.js';
-import { output, printJson } from './output.js';
-
-interface UpOptions {
-  config?: string;
-  name?: string;
-  lan?: string;
-  uplink: string[];
-  probe: string[];
-  probeIntervalMs?: string;
-  stallMs?: string;
-  httpPort?: string;
-  intercept: boolean;
-  splice: boolean;
-  fastReset: boolean;
-}
+import { type GatewayUpFlags, gatewayConfigFromFlags } from './gateway-config.js';
+import { jsonOption, output, printJson } from './output.js';
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
@@ -34,51 +20,6 @@ function requireRoot(what: string): void {
       `roam gateway ${what} changes routing and iptables: run it as root`,
     );
   }
-}
-
-/** The config from --config (flags then override) or from flags alone. */
-function configFromOptions(o: UpOptions): GatewayConfig {
-  const num = (v: string | undefined): number | undefined =>
-    v === undefined ? undefined : Number(v);
-  if (o.config) {
-    const base = loadGatewayConfig(o.config);
-    return parseGatewayConfig(
-      {
-        ...base,
-        name: o.name ?? base.name,
-        probes: {
-          targets: base.probes.targets.map((t) => `${t.host}:${t.port}`),
-          intervalMs: num(o.probeIntervalMs) ?? base.probes.intervalMs,
-        },
-        health: { ...base.health, stallMs: num(o.stallMs) ?? base.health.stallMs },
-        http: {
-          intercept: base.http.intercept && o.intercept,
-          port: num(o.httpPort) ?? base.http.port,
-          splice: base.http.splice && o.splice,
-          spares: base.http.spares,
-        },
-        fastReset: base.fastReset && o.fastReset,
-        uplinks: base.uplinks.map((u) =>
-          u.source === undefined ? { ...u, source: undefined } : u,
-        ),
-      },
-      o.config,
-    );
-  }
-  return parseGatewayConfig(
-    {
-      name: o.name,
-      lan: o.lan === undefined ? undefined : { interface: o.lan },
-      uplinks: o.uplink.map(parseUplinkFlag),
-      probes: o.probe.length
-        ? { targets: o.probe, intervalMs: num(o.probeIntervalMs) ?? 100 }
-        : undefined,
-      health: { stallMs: num(o.stallMs) ?? 1000 },
-      http: { intercept: o.intercept, port: num(o.httpPort) ?? 3129, splice: o.splice },
-      fastReset: o.fastReset,
-    },
-    'flags',
-  );
 }
 
 export function registerGateway(program: Command): void {
@@ -106,8 +47,8 @@ export function registerGateway(program: Command): void {
     .option('--no-intercept', 'do not intercept port 80 (plain NAT)')
     .option('--no-splice', 'do not migrate HTTP responses when an uplink fails')
     .option('--no-fast-reset', 'do not reset other TCP flows on a failed uplink')
-    .action(async (o: UpOptions) => {
-      const config = configFromOptions(o);
+    .action(async (o: GatewayUpFlags) => {
+      const config = gatewayConfigFromFlags(o);
       requireRoot('up');
       const gateway = await Gateway.start(config);
       const log = rootLogger();
@@ -133,6 +74,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('status')
+    .addOption(jsonOption())
     .description("a running gateway's uplinks, flows and migrations")
     .option('--name <name>', 'which gateway, when several run')
     .addOption(new Option('--prometheus', 'Prometheus text format').conflicts('json'))
@@ -144,6 +86,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('down')
+    .addOption(jsonOption())
     .description('stop a gateway if it runs and restore what it changed (also after a crash)')
     .option('--name <name>', 'which gateway (default: the only one recorded)')
     .option('--all', 'every recorded gateway', false)
@@ -166,6 +109,7 @@ export function registerGateway(program: Command): void {
     });
 
   gw.command('validate')
+    .addOption(jsonOption())
     .description('check a config file (no root needed)')
     .argument('<file>', 'config file')
     .action((file: string) => {

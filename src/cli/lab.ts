@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import { type Command, Option } from 'commander';
+import { RoamError } from '../errors.js';
 import { runSchedule } from '../lab/fault/schedule.js';
 import { Lab } from '../lab/lab.js';
 import { type LabStatus, labStatus } from '../lab/status.js';
@@ -7,7 +9,7 @@ import { teardownAllSync } from '../lab/teardown.js';
 import { loadTopology } from '../lab/topology/load.js';
 import type { DirectionSpec } from '../lab/topology/model.js';
 import { formatRate } from '../lab/topology/units.js';
-import { output, printJson } from './output.js';
+import { jsonOption, output, printJson } from './output.js';
 
 function describeDirection(d: DirectionSpec): string {
   const parts = [formatRate(d.rateBps), `${d.delayMs}ms`];
@@ -36,6 +38,8 @@ function printStatus(s: LabStatus): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 const labOption = () => new Option('--lab <id>', 'which lab, when several are up');
 
 export function registerLab(program: Command): void {
@@ -47,6 +51,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('up')
+    .addOption(jsonOption())
     .description('build a lab from a topology file (YAML or JSON) and leave it running')
     .argument('<file>', 'topology file')
     .action(async (file: string) => {
@@ -57,6 +62,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('validate')
+    .addOption(jsonOption())
     .description('check a topology file without building it (no root needed)')
     .argument('<file>', 'topology file')
     .action((file: string) => {
@@ -70,6 +76,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('status')
+    .addOption(jsonOption())
     .description('hosts, interfaces, addresses and links of a running lab')
     .addOption(labOption())
     .action(async (opts: { lab?: string }) => {
@@ -80,6 +87,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('down')
+    .addOption(jsonOption())
     .description('remove a lab: namespaces, interfaces, daemon, state')
     .addOption(labOption())
     .option('--all', 'remove every lab on this machine, including leftovers of crashed runs')
@@ -107,15 +115,27 @@ export function registerLab(program: Command): void {
     .argument('<command...>', 'command and arguments (after --)')
     .action(async (host: string, command: string[], opts: { lab?: string }) => {
       const l = Lab.attach(opts.lab);
+      // `ip netns exec` execs the command: the child is the command itself.
       const child = spawn('ip', ['netns', 'exec', l.ns(host), ...command], { stdio: 'inherit' });
-      const code = await new Promise<number>((res) =>
-        child.on('exit', (c, signal) => res(c ?? (signal ? 128 : 1))),
-      );
+      // Signals meant for the command reach it, and roam waits for it: nothing is orphaned.
+      const forward = (signal: NodeJS.Signals) => child.kill(signal);
+      for (const s of FORWARDED_SIGNALS) process.on(s, forward);
+      const code = await new Promise<number>((res, rej) => {
+        child.once('error', (err) =>
+          rej(new RoamError('ROAM_LAB_COMMAND', `cannot run ip netns exec: ${err.message}`)),
+        );
+        child.on('exit', (c, signal) =>
+          res(c ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : 1)),
+        );
+      }).finally(() => {
+        for (const s of FORWARDED_SIGNALS) process.off(s, forward);
+      });
       process.exitCode = code;
     });
 
   lab
     .command('fault')
+    .addOption(jsonOption())
     .description(
       'inject a fault now: stall | down | up | renumber [IP] | loss P | delay MS | jitter MS | rate R | trace FILE|none',
     )
@@ -162,6 +182,7 @@ export function registerLab(program: Command): void {
 
   lab
     .command('schedule')
+    .addOption(jsonOption())
     .description(
       "run a fault schedule in the foreground: the lab's own (from its topology file) or another file's",
     )

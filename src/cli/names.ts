@@ -1,9 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { type Command, Option } from 'commander';
+import type { RoamError } from '../errors.js';
 import { namesError } from '../names/codes.js';
 import type { KeyPair } from '../names/keys.js';
 import type { StoreSpec } from '../names/store/open.js';
-import { output, printJson } from './output.js';
+import { intFlag, portFlag, usageError } from './flags.js';
+import { jsonOption, output, printJson } from './output.js';
 
 const DEFAULT_SERVER = 'http://127.0.0.1:7447';
 const serverOption = () =>
@@ -33,12 +35,8 @@ async function client(opts: { server: string; key?: string; userKey?: string }) 
   });
 }
 
-function positive(value: string, what: string): number {
-  const n = Number(value);
-  if (!(n > 0))
-    throw namesError('ROAM_NAMES_CONFIG', `${what} must be a positive number, not "${value}"`);
-  return n;
-}
+/** The name server's default limit on a record's lifetime (NameService maxTtlMs). */
+const MAX_TTL_S = 30 * 24 * 3600;
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -54,6 +52,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('serve')
+    .addOption(jsonOption())
     .description('run a name server (HTTP/JSON API, docs/names-api.md) until interrupted')
     .option('--host <host>', 'address to listen on (loopback unless you mean it)', '127.0.0.1')
     .option('--port <port>', 'TCP port (0: any free port)', '7447')
@@ -82,17 +81,21 @@ export function registerNames(program: Command): void {
       const { NameService } = await import('../names/service.js');
       const { startNamesServer } = await import('../names/http/server.js');
       const { defaultDbPath, openNameStore } = await import('../names/store/open.js');
-      const store = await openNameStore(storeSpec(opts, defaultDbPath));
-      const service = new NameService(store, {
-        presence: { offlineAfterMs: positive(opts.offlineAfter, '--offline-after') },
+      const port = portFlag('--port', opts.port);
+      const offlineAfterMs = intFlag('--offline-after', opts.offlineAfter, {
+        min: 1,
+        max: 86_400_000,
+        unit: 'ms',
       });
-      const server = await startNamesServer(service, {
-        host: opts.host,
-        port: Number(opts.port),
-      }).catch(async (err: unknown) => {
-        await store.close();
-        throw err;
-      });
+      const spec = storeSpec(opts, defaultDbPath);
+      const store = await openNameStore(spec);
+      const service = new NameService(store, { presence: { offlineAfterMs } });
+      const server = await startNamesServer(service, { host: opts.host, port }).catch(
+        async (err: unknown) => {
+          await store.close();
+          throw err;
+        },
+      );
       if (output.json) printJson({ listening: server.url, store: store.id });
       else process.stdout.write(`listening ${server.url}\n`);
       await untilSignal();
@@ -102,6 +105,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('keygen')
+    .addOption(jsonOption())
     .description(
       'make an Ed25519 key pair: writes the private key (PEM, mode 0600), prints the public key',
     )
@@ -126,6 +130,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('publish')
+    .addOption(jsonOption())
     .description('sign and publish a record (registers the name on first use)')
     .argument('<name>', 'bob@example.com, laptop.bob@example.com, or a bare service name')
     .requiredOption('--key <file>', 'the private key that signs (from keygen)')
@@ -158,6 +163,7 @@ export function registerNames(program: Command): void {
     .addOption(serverOption())
     .action(async (name: string, opts: PublishOpts) => {
       const { parseAddressSpec, parseAttributes, parseHostPort } = await import('../names/spec.js');
+      const ttlS = intFlag('--ttl', opts.ttl, { min: 1, max: MAX_TTL_S, unit: 'seconds' });
       const control = opts.control ? parseHostPort(opts.control, 'control address') : undefined;
       const c = await client(opts);
       try {
@@ -168,7 +174,7 @@ export function registerNames(program: Command): void {
           ...(control ? { control: { ip: control.host, port: control.port } } : {}),
           relays: opts.relay.map((r) => parseHostPort(r, 'relay')),
           attributes: parseAttributes(opts.attr),
-          ttlMs: positive(opts.ttl, '--ttl') * 1000,
+          ttlMs: ttlS * 1000,
         });
         if (output.json) printJson({ ...result, record });
         else
@@ -182,6 +188,7 @@ export function registerNames(program: Command): void {
 
   names
     .command('resolve')
+    .addOption(jsonOption())
     .description('look a name up and verify its signature')
     .argument('<name>')
     .addOption(serverOption())
@@ -195,10 +202,8 @@ export function registerNames(program: Command): void {
           `  key ${r.key}`,
         ];
         for (const a of [...r.addresses].sort((x, y) => x.priority - y.priority))
-          lines.push(
-            `  address ${a.ip.includes(':') ? `[${a.ip}]` : a.ip}:${a.port} ${a.iface} priority ${a.priority}`,
-          );
-        if (r.control) lines.push(`  control ${r.control.ip}:${r.control.port}`);
+          lines.push(`  address ${hostPort(a.ip, a.port)} ${a.iface} priority ${a.priority}`);
+        if (r.control) lines.push(`  control ${hostPort(r.control.ip, r.control.port)}`);
         for (const x of r.relays) lines.push(`  relay ${x.host}:${x.port}`);
         for (const [k, v] of Object.entries(r.attributes)) lines.push(`  ${k}=${v}`);
         process.stdout.write(`${lines.join('\n')}\n`);
@@ -208,7 +213,66 @@ export function registerNames(program: Command): void {
     });
 
   names
+    .command('heartbeat')
+    .addOption(jsonOption())
+    .description(
+      'say a device is online (signed with its key); with --every, keep saying so until interrupted',
+    )
+    .argument('<name>', 'the device, e.g. laptop.bob@example.com')
+    .requiredOption('--key <file>', "the device's private key (the one its record names)")
+    .option('--every <seconds>', 'repeat at this interval until interrupted')
+    .addOption(serverOption())
+    .action(async (name: string, opts: { key: string; every?: string; server: string }) => {
+      const everyS =
+        opts.every === undefined
+          ? undefined
+          : intFlag('--every', opts.every, { min: 1, max: 86_400, unit: 'seconds' });
+      const c = await client(opts);
+      try {
+        await c.heartbeat(name);
+        if (output.json) printJson({ name, online: true });
+        else process.stdout.write(`${name}: online\n`);
+        if (everyS === undefined) return;
+        const timer = setInterval(() => {
+          // A missed beat is said and the next one tried: the server marks it offline only
+          // after --offline-after without any.
+          c.heartbeat(name).catch((err: unknown) =>
+            process.stderr.write(
+              `roam: names heartbeat: ${(err as Error).message} [${(err as RoamError).code ?? 'ROAM_NAMES_UNREACHABLE'}]\n`,
+            ),
+          );
+        }, everyS * 1000);
+        await untilSignal().finally(() => clearInterval(timer));
+      } finally {
+        c.close();
+      }
+    });
+
+  names
+    .command('delete')
+    .addOption(jsonOption())
+    .description('delete a name with a signed tombstone (a new version that says "deleted")')
+    .argument('<name>')
+    .requiredOption('--key <file>', "the key that signs (the name's own, or its user's)")
+    .option('--user-key <file>', "the user's key, to certify --key for a device or service")
+    .addOption(serverOption())
+    .action(async (name: string, opts: { key: string; userKey?: string; server: string }) => {
+      const c = await client(opts);
+      try {
+        const result = await c.remove(name);
+        if (output.json) printJson(result);
+        else
+          process.stdout.write(
+            `deleted ${result.name} version ${result.version} (revision ${result.revision})\n`,
+          );
+      } finally {
+        c.close();
+      }
+    });
+
+  names
     .command('list-devices')
+    .addOption(jsonOption())
     .description("a user's devices with their online state")
     .argument('<user>')
     .addOption(serverOption())
@@ -228,22 +292,53 @@ export function registerNames(program: Command): void {
 
   names
     .command('watch')
+    .addOption(jsonOption())
     .description('print every new version of these names until interrupted')
     .argument('<names...>')
     .addOption(serverOption())
     .action(async (list: string[], opts: { server: string }) => {
       const c = await client(opts);
-      const w = c.watch(list, (ch) => {
-        if (output.json) process.stdout.write(`${JSON.stringify(ch)}\n`);
-        else
-          process.stdout.write(
-            `${ch.type} ${ch.name} version ${ch.record.version} ${ch.record.addresses.map((a) => `${a.ip}:${a.port}`).join(' ')}\n`,
-          );
-      });
-      await untilSignal();
-      w.close();
-      c.close();
+      // An outage is said on stderr once, and its end too; the watch retries meanwhile.
+      const w = c.watch(
+        list,
+        (ch) => {
+          if (output.json) process.stdout.write(`${JSON.stringify(ch)}\n`);
+          else
+            process.stdout.write(
+              `${[ch.type, ch.name, 'version', ch.record.version, ...ch.record.addresses.map((a) => hostPort(a.ip, a.port))].join(' ')}\n`,
+            );
+        },
+        {
+          onOutage: (err) =>
+            process.stderr.write(
+              `roam: names watch: ${err.message} [${(err as RoamError).code}]\n`,
+            ),
+          onResume: () =>
+            process.stderr.write(
+              `roam: names watch: connected to ${new URL(opts.server).origin}\n`,
+            ),
+        },
+      );
+      // After this host's address changes, the stream is silently dead (bound to the old
+      // address): reopen it at once rather than after the idle timeout.
+      const { watchAddresses } = await import('../mobility/index.js');
+      const addresses = await watchAddresses();
+      addresses.on('change', () => c.addressChanged());
+      addresses.on('error', () => undefined); // it polls instead; the watch goes on
+      try {
+        // A refused watch (a bad name, a 4xx) ends the command with its error.
+        await Promise.race([untilSignal(), w.ready.then(() => new Promise<void>(() => {}))]);
+      } finally {
+        addresses.close();
+        w.close();
+        c.close();
+      }
     });
+}
+
+/** IP:PORT, with an IPv6 address in brackets. */
+function hostPort(ip: string, port: number): string {
+  return `${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 interface ServeOpts {
@@ -265,6 +360,10 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
       'ROAM_NAMES_CONFIG',
       '--fsync is for a SQLite file (etcd syncs every write itself; memory has no disk)',
     );
+  if (opts.store === 'memory' && opts.db !== undefined)
+    throw usageError(
+      `--db is for --store sqlite; --store memory keeps no file (got --db ${opts.db})`,
+    );
   if (opts.store === 'etcd') {
     if (opts.db !== undefined)
       throw namesError(
@@ -283,7 +382,11 @@ function storeSpec(opts: ServeOpts, defaultDbPath: () => string): StoreSpec {
         .map((e) => e.trim())
         .filter(Boolean),
       prefix: opts.etcdPrefix,
-      timeoutMs: positive(opts.etcdTimeout, '--etcd-timeout'),
+      timeoutMs: intFlag('--etcd-timeout', opts.etcdTimeout, {
+        min: 1,
+        max: 600_000,
+        unit: 'ms',
+      }),
     };
   }
   if (memory) return { kind: 'memory' };

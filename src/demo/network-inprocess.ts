@@ -3,7 +3,8 @@ import { EmulatedLink } from '../lab/emulated-link/index.js';
 import type { DemoNetwork, DemoTransfer } from './network.js';
 import { startRoamDemoServer, RoamFetch } from './roam-transfer.js';
 import { DEMO_PATHS, DEMO_SEED, DEMO_TRANSFERS } from './scenario.js';
-import { Fetch, Pinger, startDemoServer } from './transfer.js';
+import { Pinger } from './pinger.js';
+import { Fetch, startDemoServer } from './transfer.js';
 
 /** The demo without root: each path is a set of in-process emulated links on loopback. */
 export async function inProcessNetwork(): Promise<DemoNetwork> {

@@ -96,38 +96,3 @@ export class Fetch extends EventEmitter<FetchEvents> {
     this.socket.destroy();
   }
 }
-
-/** Ping-pong over one TCP connection through a path: the path's RTT as an application sees it. */
-export class Pinger extends EventEmitter<{ rtt: [ms: number] }> {
-  private readonly socket: Socket;
-  private timer: NodeJS.Timeout | undefined;
-  private sentAt = 0;
-  private waiting = false;
-
-  constructor(opts: { host: string; port: number; localAddress?: string; intervalMs?: number }) {
-    super();
-    this.socket = connect({
-      host: opts.host,
-      port: opts.port,
-      localAddress: opts.localAddress,
-      noDelay: true,
-    });
-    this.socket.on('error', () => this.stop());
-    this.socket.on('data', () => {
-      this.waiting = false;
-      this.emit('rtt', performance.now() - this.sentAt);
-    });
-    this.timer = setInterval(() => {
-      if (this.waiting) return;
-      this.waiting = true;
-      this.sentAt = performance.now();
-      this.socket.write('p');
-    }, opts.intervalMs ?? 250);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    this.socket.destroy();
-  }
-}

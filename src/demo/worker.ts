@@ -5,7 +5,8 @@
 import { networkInterfaces } from 'node:os';
 import { RoamFetch, startRoamDemoServer } from './roam-transfer.js';
 import { DEMO_SEED } from './scenario.js';
-import { Fetch, Pinger, startDemoServer } from './transfer.js';
+import { Pinger } from './pinger.js';
+import { Fetch, startDemoServer } from './transfer.js';
 
 const [mode, ...args] = process.argv.slice(2);
 const say = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);

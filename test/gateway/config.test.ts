@@ -78,7 +78,7 @@ test('errors name the field', () => {
     'probes.intervalMs',
   );
   refused({ ...minimal, http: { port: 70000 } }, 'http.port');
-  refused({ ...minimal, colour: 'red' }, '(top level)');
+  refused({ ...minimal, colour: 'red' }, 'colour');
 });
 
 test('a file: YAML is read, unreadable or invalid files are ROAM_BAD_INPUT', () => {

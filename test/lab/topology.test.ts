@@ -96,7 +96,7 @@ test('errors name the offending field', () => {
   );
   rejects(
     bad((t) => Object.assign(t.links[0] as object, { colour: 'red' })),
-    /links\[0\]: Unrecognized key.*colour/,
+    /links\[0\]\.colour: unknown field; valid fields: name, a, b, rate,/,
   );
   rejects(
     bad((t) => Object.assign(t.links[0]?.a as object, { ip: '10.1.0.0/24' })),

@@ -1,16 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { RoamError } from '../../errors.js';
+import { parseOneLine, yamlErrorLine } from '../../lab/topology/issues.js';
 import type { GatewayConfig, ProbeTarget } from './model.js';
 import { gatewayConfigSchema } from './schema.js';
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
-  }
-  return out || '(top level)';
-}
 
 function parseTarget(text: string): ProbeTarget {
   const i = text.lastIndexOf(':');
@@ -19,11 +12,8 @@ function parseTarget(text: string): ProbeTarget {
 
 /** Validates a configuration given as data; `source` names it in errors (ROAM_BAD_INPUT). */
 export function parseGatewayConfig(input: unknown, source = 'gateway config'): GatewayConfig {
-  const result = gatewayConfigSchema.safeParse(input);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
-    throw new RoamError('ROAM_BAD_INPUT', `${source}: ${lines.join('; ')}`);
-  }
+  const result = parseOneLine(gatewayConfigSchema, input, source);
+  if (!result.ok) throw new RoamError('ROAM_BAD_INPUT', result.message);
   const c = result.data;
   return {
     name: c.name,
@@ -46,6 +36,14 @@ export function parseGatewayConfig(input: unknown, source = 'gateway config'): G
 
 /** Reads a YAML or JSON configuration file. */
 export function loadGatewayConfig(file: string): GatewayConfig {
+  return parseGatewayConfig(readGatewayConfigData(file), file);
+}
+
+/**
+ * The file's data before validation, for `gateway up --config FILE` to lay its flags over
+ * and then validate once, with the same schema `gateway validate` uses.
+ */
+export function readGatewayConfigData(file: string): Record<string, unknown> {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -56,12 +54,11 @@ export function loadGatewayConfig(file: string): GatewayConfig {
   try {
     data = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new RoamError(
-      'ROAM_BAD_INPUT',
-      `${file}: not valid YAML/JSON: ${(err as Error).message}`,
-    );
+    throw new RoamError('ROAM_BAD_INPUT', yamlErrorLine(file, err));
   }
-  return parseGatewayConfig(data, file);
+  if (data === null || typeof data !== 'object' || Array.isArray(data))
+    throw new RoamError('ROAM_BAD_INPUT', `${file}: must be a mapping (name:, lan:, uplinks: ...)`);
+  return data as Record<string, unknown>;
 }
 
 /** `name=a,interface=wwan0,gateway=10.0.0.1,weight=2` (the --uplink flag) → an uplink object. */

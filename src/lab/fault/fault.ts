@@ -1,6 +1,6 @@
 import { RoamError } from '../../errors.js';
 import { parseCidr, parseIpv4 } from '../../net/ipv4.js';
-import { resolveTracePath } from '../topology/load.js';
+import { resolveTracePath } from '../topology/trace-path.js';
 import { parseDuration, parseLoss, parseRate } from '../topology/units.js';
 
 /**
@@ -89,16 +89,8 @@ export function parseFault(
     case 'delay':
     case 'jitter':
       return { kind, direction, ms: unwrap(parseDuration(need(value, kind, '40ms')), kind) };
-    case 'rate': {
-      const v = need(value, kind, '8mbit');
-      const bps = v === 'unlimited' ? Number.POSITIVE_INFINITY : unwrap(parseRate(v), kind);
-      if (bps === 0)
-        throw new RoamError(
-          'ROAM_BAD_INPUT',
-          'fault "rate": 0 would be a stall; use `stall`, or `unlimited` to lift the limit',
-        );
-      return { kind: 'rate', direction, bps };
-    }
+    case 'rate':
+      return { kind: 'rate', direction, bps: unwrap(parseRate(need(value, kind, '8mbit')), kind) };
     case 'trace': {
       const v = String(need(value, kind, 'lte-steady'));
       return {

@@ -1,29 +1,14 @@
 import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { RoamError } from '../../errors.js';
-import { packageRoot } from '../../package-root.js';
 import { parseCidr } from '../../net/ipv4.js';
+import { parseOneLine, yamlErrorLine } from './issues.js';
 import type { DirectionSpec, Endpoint, Topology } from './model.js';
 import { type TopologyInput, type TopologyParsed, topologySchema } from './schema.js';
+import { resolveTracePath } from './trace-path.js';
 
-export const BUILTIN_TRACES = ['lte-steady', 'fluctuating', 'outages'] as const;
-
-/** A shipped trace by name, or a path relative to the topology file's folder. */
-export function resolveTracePath(trace: string, baseDir: string): string {
-  if ((BUILTIN_TRACES as readonly string[]).includes(trace)) {
-    return join(packageRoot(), 'traces', `${trace}.trace`);
-  }
-  return isAbsolute(trace) ? trace : resolve(baseDir, trace);
-}
-
-function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const key of path) {
-    out += typeof key === 'number' ? `[${key}]` : `${out ? '.' : ''}${String(key)}`;
-  }
-  return out || '(top level)';
-}
+export { BUILTIN_TRACES, resolveTracePath } from './trace-path.js';
 
 /** Validates and normalizes a topology given as data; `source` names it in errors. */
 export function parseTopology(
@@ -31,11 +16,8 @@ export function parseTopology(
   source = 'topology',
   baseDir = process.cwd(),
 ): Topology {
-  const result = topologySchema.safeParse(input);
-  if (!result.success) {
-    const lines = result.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`);
-    throw new RoamError('ROAM_LAB_TOPOLOGY', `${source}: ${lines.join('; ')}`);
-  }
+  const result = parseOneLine(topologySchema, input, source);
+  if (!result.ok) throw new RoamError('ROAM_LAB_TOPOLOGY', result.message);
   return normalize(result.data, baseDir);
 }
 
@@ -54,10 +36,7 @@ export function loadTopology(file: string): Topology {
   try {
     data = parseYaml(text, { maxAliasCount: 100 });
   } catch (err) {
-    throw new RoamError(
-      'ROAM_LAB_TOPOLOGY',
-      `${file}: not valid YAML/JSON: ${(err as Error).message}`,
-    );
+    throw new RoamError('ROAM_LAB_TOPOLOGY', yamlErrorLine(file, err));
   }
   return parseTopology(data, file, dirname(resolve(file)));
 }
@@ -84,7 +63,7 @@ function normalize(t: TopologyParsed, baseDir: string): Topology {
   type Link = TopologyParsed['links'][number];
   const direction = (link: Link, dir: 'up' | 'down'): DirectionSpec => {
     const d = link[dir] ?? {};
-    const trace = d.trace ?? null;
+    const trace = d.trace ?? link.trace ?? null;
     return {
       rateBps: d.rate ?? link.rate ?? Number.POSITIVE_INFINITY,
       delayMs: d.delay ?? link.delay ?? 0,

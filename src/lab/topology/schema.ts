@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFault } from '../fault/fault.js';
 import { isReserved, parseCidr, parseIpv4, sameSubnet } from '../../net/ipv4.js';
 import { parseDuration, parseLoss, parseRate } from './units.js';
 
@@ -69,6 +70,8 @@ const linkSchema = z.strictObject({
   delay: duration.optional(),
   jitter: duration.optional(),
   loss: loss.optional(),
+  /** Both directions; `up:`/`down:` override it per direction like the other fields. */
+  trace: z.string().min(1).optional(),
   queue: z.number().int().min(2).max(100_000).default(1000),
   up: directionSchema.optional(),
   down: directionSchema.optional(),
@@ -203,6 +206,17 @@ export const topologySchema = z
           code: 'custom',
           path: ['schedule', i, 'link'],
           message: `unknown link "${event.link}"`,
+        });
+      }
+      // The same parser `roam lab fault` and `roam lab schedule` use: what validates here
+      // is what runs.
+      try {
+        parseFault(event.fault, event.value, { side: event.side, announce: event.announce });
+      } catch (err) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['schedule', i, 'value'],
+          message: (err as Error).message,
         });
       }
     });

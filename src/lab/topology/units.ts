@@ -1,6 +1,7 @@
 /**
- * Human units in topology files and fault commands: rates such as "20mbit", "1.5gbit",
- * "800kbit" or a plain number of bits per second; durations such as "10ms", "2s", "1.5m"
+ * Human units in topology files and fault commands, parsed here and nowhere else: rates such
+ * as "20mbit", "1.5gbit", "800kbit", a plain number of bits per second, or "unlimited";
+ * durations such as "10ms", "2s", "1.5m"
  * or a plain number of milliseconds. Pure parsing, errors are plain strings for the caller
  * to attach to a field.
  */
@@ -8,13 +9,20 @@
 const RATE_UNITS: Record<string, number> = {
   '': 1,
   bit: 1,
-  bps: 1,
   kbit: 1e3,
-  kbps: 1e3,
   mbit: 1e6,
-  mbps: 1e6,
   gbit: 1e9,
-  gbps: 1e9,
+};
+
+/**
+ * tc reads "bps", "kbps", "mbps" as bytes per second, people usually mean bits: refused
+ * rather than guessed, with the spelling that says bits.
+ */
+const BYTE_UNITS: Record<string, [bits: string, bytesWord: string, bitsWord: string]> = {
+  bps: ['bit', 'bytes', 'bit/s'],
+  kbps: ['kbit', 'kilobytes', 'kbit/s'],
+  mbps: ['mbit', 'megabytes', 'Mbit/s'],
+  gbps: ['gbit', 'gigabytes', 'Gbit/s'],
 };
 
 const DURATION_UNITS: Record<string, number> = { '': 1, ms: 1, s: 1000, m: 60_000, us: 0.001 };
@@ -48,9 +56,29 @@ function parseWithUnits(
   return { ok: true, value: Number(match[1]) * factor };
 }
 
-/** Bits per second. */
+/**
+ * Bits per second of a link's rate limit: "unlimited" is Infinity; 0 is refused (it would
+ * be a stall, which `stall` says plainly), in a topology file and in `fault rate` alike.
+ */
 export function parseRate(input: unknown): Parsed {
-  return parseWithUnits(input, RATE_UNITS, 'rate', '20mbit');
+  if (typeof input === 'string') {
+    const text = input.trim().toLowerCase();
+    if (text === 'unlimited') return { ok: true, value: Number.POSITIVE_INFINITY };
+    const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/.exec(text);
+    const bytes = m?.[2] === undefined ? undefined : BYTE_UNITS[m[2]];
+    if (m && bytes)
+      return {
+        ok: false,
+        error: `rate "${input}" is ambiguous: tc reads ${m[2]} as ${bytes[1]} per second; write "${m[1]}${bytes[0]}" for ${m[1]} ${bytes[2]}`,
+      };
+  }
+  const parsed = parseWithUnits(input, RATE_UNITS, 'rate', '20mbit');
+  if (parsed.ok && parsed.value === 0)
+    return {
+      ok: false,
+      error: 'rate 0 would be a stall; use the stall fault, or "unlimited" for no limit',
+    };
+  return parsed;
 }
 
 /** Milliseconds. */

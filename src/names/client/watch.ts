@@ -22,6 +22,15 @@ export interface WatchOptions {
   maxRetryMs?: number;
   /** No byte for this long (the server sends keepalives every 15 s) means a dead stream. */
   idleTimeoutMs?: number;
+  /** No HTTP response this long after a connection attempt: it failed (and is retried). */
+  connectTimeoutMs?: number;
+  /**
+   * The server cannot be reached (first failed attempt, or the stream ended): called once
+   * per outage, with ROAM_NAMES_UNREACHABLE; the watch keeps retrying.
+   */
+  onOutage?: (err: Error) => void;
+  /** Caught up again after an outage. */
+  onResume?: () => void;
   /** Errors the watch met: drops (it reconnects), refused events, a refused watch. */
   onError?: (err: Error) => void;
   onReset?: (reason: string) => void;
@@ -54,12 +63,15 @@ export class NameWatch {
   private req: ClientRequest | undefined;
   private timer: NodeJS.Timeout | undefined;
   private idle: NodeJS.Timeout | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
   private attempts = 0;
+  /** Between onOutage and the next sync. */
+  private out = false;
   private chain = Promise.resolve();
   private readonly names: Set<string>;
   private readonly owners: Set<string>;
   private readonly opts: Required<
-    Pick<WatchOptions, 'minRetryMs' | 'maxRetryMs' | 'idleTimeoutMs'>
+    Pick<WatchOptions, 'minRetryMs' | 'maxRetryMs' | 'idleTimeoutMs' | 'connectTimeoutMs'>
   > &
     WatchOptions;
 
@@ -73,7 +85,13 @@ export class NameWatch {
   ) {
     this.names = new Set(names);
     this.owners = new Set(opts.owners ?? []);
-    this.opts = { minRetryMs: 100, maxRetryMs: 5000, idleTimeoutMs: 45_000, ...opts };
+    this.opts = {
+      minRetryMs: 100,
+      maxRetryMs: 5000,
+      idleTimeoutMs: 45_000,
+      connectTimeoutMs: 5000,
+      ...opts,
+    };
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -91,6 +109,7 @@ export class NameWatch {
     this.state = 'closed';
     clearTimeout(this.timer);
     clearTimeout(this.idle);
+    clearTimeout(this.connectTimer);
     this.req?.destroy();
     this.resolveReady();
   }
@@ -104,6 +123,7 @@ export class NameWatch {
     if (this.state === 'closed') return;
     clearTimeout(this.timer);
     clearTimeout(this.idle);
+    clearTimeout(this.connectTimer);
     const req = this.req;
     this.req = undefined; // its close and error events are ignored from here on
     req?.destroy();
@@ -123,7 +143,12 @@ export class NameWatch {
     const req = this.http.open(`/v1/watch?${q.toString()}`, headers);
     this.req = req;
     const dropped = (err?: Error) => this.dropped(req, err);
-    req.on('response', (res) => this.opened(req, res, dropped));
+    const ms = this.opts.connectTimeoutMs;
+    this.connectTimer = setTimeout(() => req.destroy(new Error(`no answer in ${ms} ms`)), ms);
+    req.on('response', (res) => {
+      clearTimeout(this.connectTimer);
+      this.opened(req, res, dropped);
+    });
     req.on('error', dropped);
     req.end();
   }
@@ -166,9 +191,23 @@ export class NameWatch {
     this.state = 'waiting';
     this.req = undefined;
     clearTimeout(this.idle);
+    clearTimeout(this.connectTimer);
     req.destroy();
     this.parser.reset();
     if (err) this.report(err, 'debug'); // expected on a network change: it reconnects
+    if (!this.out) {
+      this.out = true;
+      const origin = this.http.base.origin;
+      this.opts.onOutage?.(
+        namesError(
+          'ROAM_NAMES_UNREACHABLE',
+          err
+            ? `cannot reach the name server at ${origin}: ${err.message}; retrying`
+            : `the watch stream from ${origin} ended; reconnecting`,
+          { cause: err },
+        ),
+      );
+    }
     const base = Math.min(this.opts.maxRetryMs, this.opts.minRetryMs * 2 ** this.attempts++);
     this.timer = setTimeout(() => this.connect(), base * (0.5 + Math.random() / 2));
   }
@@ -197,6 +236,10 @@ export class NameWatch {
         this.attempts = 0;
         this.syncs++;
         this.resolveReady();
+        if (this.out) {
+          this.out = false;
+          this.opts.onResume?.();
+        }
         this.opts.onSync?.();
         return;
       case 'reset':

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { RoamError } from '../../errors.js';
+import { isRoamError, RoamError } from '../../errors.js';
 import { type Logger, rootLogger } from '../../log/logger.js';
 import { loadNative } from '../../native/addon.js';
 import type { GatewayConfig } from '../config/model.js';
@@ -24,6 +24,7 @@ import {
   uplinkRouteCommands,
   uplinkRuleCommands,
 } from '../routing/plan.js';
+import { hostDifference, hostSnapshot } from '../routing/host-snapshot.js';
 import { restoreFromState } from '../routing/restore.js';
 import {
   controlSocketPath,
@@ -166,6 +167,8 @@ export class Gateway {
     if (previous) restoreFromState(previous); // leftovers of a crash
     const { lanIp, addresses } = await discoverInterfaces(config);
     const sysctls = gatewaySysctls(config);
+    // What the host looks like before: a failed start is undone, and checked against this.
+    const before = await hostSnapshot(Object.keys(sysctls));
     const state: GatewayState = {
       version: 1,
       name: config.name,
@@ -182,7 +185,15 @@ export class Gateway {
       await gw.#begin(lanIp, addresses, sysctls);
     } catch (err) {
       await gw.stop();
-      throw err;
+      const left = hostDifference(before, await hostSnapshot(Object.keys(sysctls)));
+      const cause = (err as Error).message;
+      throw new RoamError(
+        isRoamError(err) ? err.code : 'ROAM_GATEWAY_COMMAND',
+        left === undefined
+          ? `gateway ${config.name} did not come up: ${cause}; everything it applied was undone, the host is as it was`
+          : `gateway ${config.name} did not come up: ${cause}; undoing it left ${left}`,
+        { cause: err },
+      );
     }
     return gw;
   }

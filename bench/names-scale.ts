@@ -128,6 +128,7 @@ async function nameServer(endpoints: string[]) {
       return JSON.parse(line.value) as { cpuUs: number; batches: number; bytes: number };
     },
     stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return; // exited already
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin.end('stop\n');
       await exited;

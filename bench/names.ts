@@ -188,6 +188,7 @@ class ServerProcess {
   }
 
   async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return; // exited already
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.child.stdin.end('stop\n');
     await exited;

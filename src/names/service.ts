@@ -1,5 +1,6 @@
-import { type NamesClock, systemClock } from './clock.js';
+import { randomUUID } from 'node:crypto';
 import { isRoamError } from '../errors.js';
+import { type NamesClock, systemClock } from './clock.js';
 import { namesError } from './codes.js';
 import { verifyBytes } from './keys.js';
 import { type LookupAnswer, LookupCache } from './lookup-cache.js';
@@ -7,7 +8,6 @@ import { ownerOf, type ParsedName, parseName } from './name.js';
 import { type PresenceOptions, PresenceTable } from './presence.js';
 import { shardOf } from './presence-batch.js';
 import { PresencePublisher, type PublisherOptions } from './presence-publisher.js';
-import { randomUUID } from 'node:crypto';
 import {
   heartbeatSchema,
   type DeviceState,

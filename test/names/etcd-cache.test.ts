@@ -22,7 +22,7 @@ import { NameService } from '../../src/names/service.js';
 import { EtcdStore } from '../../src/names/store/etcd/etcd-store.js';
 import { type LocalEtcdCluster, startLocalEtcd } from '../../src/names/store/etcd/local-cluster.js';
 import { must } from './etcd-fixture.js';
-import { call } from './helpers.js';
+import { call, Waiter } from './helpers.js';
 import { CutProxy } from './proxy.js';
 
 const MAX_STALENESS_MS = 600;
@@ -104,6 +104,7 @@ function writeLoop(writer: NamesClient, acks: Ack[], errors: string[]) {
       } catch (err) {
         errors.push(isRoamError(err) ? err.code : String(err));
       }
+      progress.poke();
       await pause(10); // load shaping: ~50 updates/s
     }
   })();
@@ -133,6 +134,7 @@ function readLoop(service: NameService, floorOf: () => number, seen: Seen[]) {
         seen.push({ began, floor, code: isRoamError(err) ? err.code : String(err) });
       }
       if (seen.length > 200_000) seen.splice(0, 100_000); // bounded
+      progress.poke();
       await yieldTurn(); // a cached lookup settles in the same turn: let I/O run
     }
   };
@@ -178,10 +180,9 @@ function assertNeverStale(acks: Ack[], seen: Seen[]): { checked: number; failed:
   return { checked, failed };
 }
 
-async function until(check: () => boolean): Promise<void> {
-  // Polls the loops' progress: they note results into arrays, not events.
-  while (!check()) await pause(20);
-}
+/** Poked by the loops after every write and lookup: conditions are checked as they progress. */
+const progress = new Waiter();
+const until = (check: () => boolean) => progress.until(check);
 
 async function withLoad(
   t: TestContext,

@@ -1,11 +1,12 @@
 // Typed BENCH_* options. Each benchmark declares, at the top of its file, every environment
 // variable it reads (type, default, one line), gets typed values back, and `--help` lists them
 // all before the benchmark does any work. Shared modules export their variables as a fragment
-// (`const CC_OPTIONS = { BENCH_CC: ... }`) that each benchmark using them spreads into its spec.
+// (bench/multipath/lab.ts `LAB_OPTIONS`) that each benchmark using them spreads into its spec.
+// (No literal variable names in this file's comments: bench-help.test.ts reads them as used.)
 //
 //   const { values, flags } = benchOptions({
 //     name: 'migration-time', summary: '...', flags: { quick: '...' },
-//     variables: { BENCH_REPEAT: option.number(5, 'moves of each kind', { integer: true, min: 1 }) },
+//     variables: { [NAME]: option.number(5, 'moves of each kind', { integer: true, min: 1 }) },
 //   });
 import type { z } from 'zod';
 
@@ -256,7 +257,7 @@ export function parseOptions<V extends Variables>(
   const values: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(spec.variables) as [string, OptionSpec<unknown>][]) {
     const raw = env[name];
-    // Unset and empty are the same: `BENCH_X= npm run bench ...` means the default.
+    // Unset and empty are the same: `NAME= npm run bench ...` means the default.
     if (raw === undefined || raw === '') {
       values[name] = v.default;
       continue;
@@ -306,17 +307,19 @@ export function readOption<T>(
 export function benchOptions<V extends Variables>(
   spec: BenchSpec<V>,
 ): { values: Values<V>; flags: Record<string, boolean> } {
+  const args = process.argv.slice(2);
+  // Help first: it must work whatever the environment holds.
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(helpText(spec));
+    process.exit(0);
+  }
   let parsed: ParsedOptions<V>;
   try {
-    parsed = parseOptions(spec, process.env, process.argv.slice(2));
+    parsed = parseOptions(spec, process.env, args);
   } catch (err) {
     if (!(err instanceof OptionError)) throw err;
     process.stderr.write(`${spec.name}: ${err.message} (--help lists the options)\n`);
     process.exit(2);
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText(spec));
-    process.exit(0);
   }
   for (const name of parsed.unknown)
     process.stderr.write(`${spec.name}: warning: ${name} is not an option of this benchmark\n`);

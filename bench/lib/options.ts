@@ -25,13 +25,13 @@ export interface OptionSpec<T> {
 
 export type Variables = Record<`BENCH_${string}`, OptionSpec<unknown>>;
 
-export interface BenchSpec<V extends Variables> {
+export interface BenchSpec<V extends Variables, F extends string = never> {
   /** The benchmark's name as `npm run bench -- NAME` takes it. */
   readonly name: string;
   /** One line: what it measures and what it needs (root, a lab). */
   readonly summary: string;
   /** Command-line flags (without the leading --) and what each does. */
-  readonly flags?: Record<string, string>;
+  readonly flags?: Record<F, string>;
   readonly variables: V;
 }
 
@@ -215,8 +215,11 @@ function shown(spec: OptionSpec<unknown>): string {
 }
 
 /** Every flag and variable with its type, default and description. */
-export function helpText<V extends Variables>(spec: BenchSpec<V>): string {
-  const flags = Object.entries({ ...spec.flags, help: 'print this list and exit' });
+export function helpText<V extends Variables, F extends string>(spec: BenchSpec<V, F>): string {
+  const flags: [string, string][] = [
+    ...(Object.entries(spec.flags ?? {}) as [string, string][]),
+    ['help', 'print this list and exit'],
+  ];
   const vars = Object.entries(spec.variables) as [string, OptionSpec<unknown>][];
   const flagNames = flags.map(([f]) => `--${f}`);
   const width = Math.max(...flagNames.map((f) => f.length), ...vars.map(([n]) => n.length));
@@ -240,20 +243,20 @@ export function helpText<V extends Variables>(spec: BenchSpec<V>): string {
   return `${usage.join('\n')}\n`;
 }
 
-export interface ParsedOptions<V extends Variables> {
+export interface ParsedOptions<V extends Variables, F extends string = never> {
   values: Values<V>;
-  flags: Record<string, boolean>;
+  flags: Record<F, boolean>;
   help: boolean;
   /** BENCH_* variables in the environment that this benchmark does not read (typos, mostly). */
   unknown: string[];
 }
 
 /** Pure: the values from `env` and `args` (the arguments after the benchmark's name). */
-export function parseOptions<V extends Variables>(
-  spec: BenchSpec<V>,
+export function parseOptions<V extends Variables, F extends string = never>(
+  spec: BenchSpec<V, F>,
   env: Record<string, string | undefined>,
   args: readonly string[],
-): ParsedOptions<V> {
+): ParsedOptions<V, F> {
   const values: Record<string, unknown> = {};
   for (const [name, v] of Object.entries(spec.variables) as [string, OptionSpec<unknown>][]) {
     const raw = env[name];
@@ -280,7 +283,7 @@ export function parseOptions<V extends Variables>(
       );
   }
   const unknown = Object.keys(env).filter((k) => k.startsWith('BENCH_') && !(k in spec.variables));
-  return { values: values as Values<V>, flags, help, unknown };
+  return { values: values as Values<V>, flags: flags as Record<F, boolean>, help, unknown };
 }
 
 /**
@@ -304,16 +307,16 @@ export function readOption<T>(
  * and exits 2, both before the benchmark does anything. Call it first in a benchmark.
  * The arguments are process.argv after the script (bench/run.ts removes the benchmark's name).
  */
-export function benchOptions<V extends Variables>(
-  spec: BenchSpec<V>,
-): { values: Values<V>; flags: Record<string, boolean> } {
+export function benchOptions<V extends Variables, F extends string = never>(
+  spec: BenchSpec<V, F>,
+): { values: Values<V>; flags: Record<F, boolean> } {
   const args = process.argv.slice(2);
   // Help first: it must work whatever the environment holds.
   if (args.includes('--help') || args.includes('-h')) {
     process.stdout.write(helpText(spec));
     process.exit(0);
   }
-  let parsed: ParsedOptions<V>;
+  let parsed: ParsedOptions<V, F>;
   try {
     parsed = parseOptions(spec, process.env, args);
   } catch (err) {

@@ -28,14 +28,37 @@ import { fetchGatewayStatus } from '../src/gateway/control/client.js';
 import { RoamGateway } from '../test/gateway/lab/roam-gateway.js';
 import { FIXTURES, failUplinkA } from '../test/gateway/lab/scenario.js';
 import { gatewayTopology, ORIGIN } from '../test/gateway/lab/topology.js';
+import { benchOptions, option } from './lib/options.js';
+import { mean, median } from './lib/stats.js';
 import { publish } from './report.js';
 import { monoMs } from './workers/clock.js';
 import { LinesProcess } from './workers/lines-process.js';
 
-const COUNTS = (process.env.BENCH_STREAMS ?? '100,1000').split(',').map(Number);
-const RTT = Number(process.env.BENCH_RTT ?? 100);
-const WINDOW_MS = Number(process.env.BENCH_WINDOW_MS ?? 5000);
-const PROBES = Number(process.env.BENCH_PROBES ?? 50);
+const { values: opt } = benchOptions({
+  name: 'gateway-load',
+  summary:
+    "the gateway under many concurrent streams through an uplink failure, and its path's cost against plain kernel NAT, in the lab (root)",
+  variables: {
+    BENCH_STREAMS: option.numbers([100, 1000], 'concurrent stream counts to run', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_RTT: option.number(100, 'uplink RTT, ms', { min: 0 }),
+    BENCH_WINDOW_MS: option.number(5000, 'how long after the failure resumption is counted, ms', {
+      min: 1,
+    }),
+    BENCH_PROBES: option.number(50, 'latency probes per path (new connection, kept alive)', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_STALL_MS: option.number(1000, "the gateway's uplink stall threshold, ms", { min: 1 }),
+    BENCH_OVERHEAD: option.flag(true, 'also measure the path cost against plain kernel NAT'),
+  },
+});
+const COUNTS = opt.BENCH_STREAMS;
+const RTT = opt.BENCH_RTT;
+const WINDOW_MS = opt.BENCH_WINDOW_MS;
+const PROBES = opt.BENCH_PROBES;
 const STREAM_RATE = '16k'; // bytes/s: 128 kbit/s
 /**
  * The gateway's stall threshold here: its default. With 1000 streams the probes' answers queue
@@ -43,7 +66,7 @@ const STREAM_RATE = '16k'; // bytes/s: 128 kbit/s
  * down on that (this benchmark needed 5000) and now takes the streams' arriving bytes as proof
  * that an uplink works (docs/gateway.md, Uplink health).
  */
-const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 1000);
+const STALL_MS = opt.BENCH_STALL_MS;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -197,7 +220,7 @@ async function load(count: number): Promise<LoadResult> {
         stillReceiving: check.receivedSinceMark as number,
         failedStreams: (check.failed as number) + (check.ended as number) + (check.bad as number),
         detectionMs: (firstMigration?.time ?? NaN) - failure.faultWall,
-        recoveryMeanMs: recoveries.reduce((a, b) => a + b, 0) / Math.max(1, recoveries.length),
+        recoveryMeanMs: recoveries.length ? mean(recoveries) : 0,
         lastResumedMs: Math.max(...recoveries),
         cpuBefore: cpuShare(u0, u1),
         usPerPacket: ((u1.cpuMs - u0.cpuMs) * 1000) / Math.max(1, p1 - p0),
@@ -224,11 +247,6 @@ interface PathFigures {
   keepAliveMedianMs: number;
   throughputMbps: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor((s.length - 1) / 2)] ?? NaN;
-};
 
 /** Latency and one flow's throughput from the client host, through whatever is in the path. */
 async function pathFigures(lab: Lab, big: Served): Promise<PathFigures> {
@@ -311,7 +329,7 @@ for (const n of COUNTS) {
     console.log(`${n} streams: ${String(err)}`);
   }
 }
-const path = process.env.BENCH_OVERHEAD === '0' ? undefined : await overhead();
+const path = opt.BENCH_OVERHEAD ? await overhead() : undefined;
 console.log(JSON.stringify(path));
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

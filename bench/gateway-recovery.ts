@@ -27,16 +27,38 @@ import { startNginx } from '../test/gateway/lab/nginx.js';
 import { type Mode, RoamGateway } from '../test/gateway/lab/roam-gateway.js';
 import { failUplinkA, FIXTURES, type FaultKind } from '../test/gateway/lab/scenario.js';
 import { gatewayTopology, ORIGIN, UPLINK_A } from '../test/gateway/lab/topology.js';
+import { benchOptions, option } from './lib/options.js';
+import { mean, median } from './lib/stats.js';
 import { publish } from './report.js';
 import { monoMs } from './workers/clock.js';
 import { LinesProcess } from './workers/lines-process.js';
 
-const RTTS = (process.env.BENCH_RTTS ?? '50,100,200').split(',').map(Number);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 3);
-const FAULTS = (process.env.BENCH_FAULTS ?? 'stall,down').split(',') as FaultKind[];
-const BASELINE_RTT = Number(process.env.BENCH_BASELINE_RTT ?? 100);
-const BASELINE_CAP_S = Number(process.env.BENCH_BASELINE_CAP_S ?? 70);
-const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 1000);
+const { values: opt } = benchOptions({
+  name: 'gateway-recovery',
+  summary:
+    "the splice's recovery delay when an uplink fails mid-download, against curl and wget through plain NAT, in the lab (root)",
+  variables: {
+    BENCH_RTTS: option.numbers([50, 100, 200], 'uplink RTTs to run at, ms', { min: 0 }),
+    BENCH_REPEAT: option.number(3, 'trials per RTT and fault', { integer: true, min: 1 }),
+    BENCH_FAULTS: option.words<FaultKind>(['stall', 'down'], 'which uplink faults', [
+      'stall',
+      'down',
+    ]),
+    BENCH_BASELINE_RTT: option.number(100, 'RTT of the curl/wget baselines, ms', { min: 0 }),
+    BENCH_BASELINE_CAP_S: option.number(
+      70,
+      'a baseline that has not resumed by itself is cut after this many seconds',
+      { min: 1 },
+    ),
+    BENCH_STALL_MS: option.number(1000, "the gateway's uplink stall threshold, ms", { min: 1 }),
+  },
+});
+const RTTS = opt.BENCH_RTTS;
+const REPEAT = opt.BENCH_REPEAT;
+const FAULTS = opt.BENCH_FAULTS;
+const BASELINE_RTT = opt.BENCH_BASELINE_RTT;
+const BASELINE_CAP_S = opt.BENCH_BASELINE_CAP_S;
+const STALL_MS = opt.BENCH_STALL_MS;
 const FAIL_AFTER = 2 * MiB;
 const PAPER_MS = 218;
 
@@ -267,11 +289,6 @@ await withSite(BASELINE_RTT, async (lab, file) => {
   }
 });
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : (s[Math.floor((s.length - 1) / 2)] as number);
-};
 const rows = RTTS.flatMap((rtt) =>
   FAULTS.map((fault) => {
     const ts = trials.filter((t) => t.rttMs === rtt && t.fault === fault);

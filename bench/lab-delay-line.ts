@@ -5,6 +5,7 @@ import { Lab } from '../src/lab/lab.js';
 import { newLabId } from '../src/lab/plan/names.js';
 import { run, runSteps } from '../src/lab/system/run.js';
 import { parseTopology } from '../src/lab/topology/load.js';
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 
 interface Iperf {
@@ -14,7 +15,15 @@ interface Iperf {
   };
 }
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const { values: opt } = benchOptions({
+  name: 'lab-delay-line',
+  summary:
+    "the lab's delay line: throughput and delay accuracy against a plain veth pair (root, iperf3)",
+  variables: {
+    BENCH_SECONDS: option.number(5, 'seconds of each iperf3 run', { integer: true, min: 1 }),
+  },
+});
+const SECONDS = opt.BENCH_SECONDS;
 
 async function iperf(
   exec: (argv: string[]) => Promise<{ stdout: string }>,

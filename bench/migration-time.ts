@@ -21,24 +21,53 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
 import { simpleTopology } from '../test/lab/lab-support.js';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 import { monoMs } from './workers/clock.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
 
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'mobile-peer.js');
-const RTTS = (process.env.BENCH_RTTS ?? '20,80,200').split(',').map(Number);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
-const RHO = Number(process.env.BENCH_RETRY_MS ?? 500);
+const { values: opt } = benchOptions({
+  name: 'migration-time',
+  summary:
+    "how long a session's stream stops when the client, the server or both move, in the lab (root)",
+  variables: {
+    BENCH_RTTS: option.numbers([20, 80, 200], 'RTTs of the wifi link to run at, ms', { min: 0 }),
+    BENCH_REPEAT: option.number(5, 'moves of each kind at each RTT', { integer: true, min: 1 }),
+    BENCH_RETRY_MS: option.number(500, 'ρ, the session retry interval, ms', { min: 1 }),
+    BENCH_DEAD_AFTER_MS: option.number(undefined, 'session deadAfterMs', {
+      min: 1,
+      shown: '300 + 2 × RTT',
+    }),
+    BENCH_ARP: option.text(
+      'announce',
+      'announce: the router learns the new MAC at once after a renumber (as from a gratuitous ARP); none: it resolves through the delayed hop',
+      { oneOf: ['announce', 'none'] },
+    ),
+    BENCH_STREAMS: option.numbers([4, 64], 'which streams to run, by write size in KiB (4, 64)', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_TRACE: option.text(
+      undefined,
+      'a file prefix: keep every worker event in PREFIX-RTT-WRITEBYTES.json (timelines for debugging a migration)',
+    ),
+  },
+});
+const RTTS = opt.BENCH_RTTS;
+const REPEAT = opt.BENCH_REPEAT;
+const RHO = opt.BENCH_RETRY_MS;
 const PORT = 7500;
 /**
  * Session options at an RTT: quick failure detection, so trials are short (detection is
  * reported apart from the migration). deadAfterMs grows with the RTT: at RTT 200 ms a
  * deadAfterMs of 300 declares a healthy path dead during slow start (see the report).
  */
-const DEAD_AFTER_MS = process.env.BENCH_DEAD_AFTER_MS;
+const DEAD_AFTER_MS = opt.BENCH_DEAD_AFTER_MS;
 const sessionOptions = (rtt: number) => ({
   keepaliveIntervalMs: 50,
-  deadAfterMs: DEAD_AFTER_MS ? Number(DEAD_AFTER_MS) : 300 + 2 * rtt,
+  deadAfterMs: DEAD_AFTER_MS ?? 300 + 2 * rtt,
   retryIntervalMs: RHO,
   connectTimeoutMs: 3000,
 });
@@ -49,7 +78,7 @@ const sessionOptions = (rtt: number) => ({
  * handshake of the reconnect (measured: 40 ms instead of 20 at RTT 20): an artefact of putting
  * the path's whole delay on the first hop, not part of roam's migration.
  */
-const ANNOUNCE = (process.env.BENCH_ARP ?? 'announce') !== 'none';
+const ANNOUNCE = opt.BENCH_ARP !== 'none';
 /**
  * Two applications, both 32 Mbit/s (far below the wire's ceiling, so no queue inflates the
  * RTT): small writes, and 64 KiB writes as a file stream makes. Each write becomes one DATA
@@ -64,11 +93,7 @@ const ALL_STREAMS: Stream[] = [
   { name: '4 KiB writes', chunkBytes: 4 * 1024, paceMs: 1 },
   { name: '64 KiB writes', chunkBytes: 64 * 1024, paceMs: 16 },
 ];
-const STREAMS = ALL_STREAMS.filter(
-  (s) =>
-    !process.env.BENCH_STREAMS ||
-    process.env.BENCH_STREAMS.split(',').includes(String(s.chunkBytes / 1024)),
-);
+const STREAMS = ALL_STREAMS.filter((s) => opt.BENCH_STREAMS.includes(s.chunkBytes / 1024));
 
 type Scenario = 'client' | 'server' | 'both';
 const SCENARIOS: Scenario[] = ['client', 'server', 'both'];
@@ -96,12 +121,6 @@ const measuredFrom: Record<Scenario, string> = {
 };
 
 const topology = simpleTopology({ name: 'bench-migration', nat: false });
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 const isEvent = (name: string) => (e: LineEvent) => e.event === name;
 
@@ -311,9 +330,9 @@ async function runStream(
   } finally {
     await Promise.all([client?.stop(), server.stop()]);
     // BENCH_TRACE=PREFIX keeps every worker event (timelines for debugging a migration).
-    if (process.env.BENCH_TRACE)
+    if (opt.BENCH_TRACE)
       writeFileSync(
-        `${process.env.BENCH_TRACE}-${rtt}-${stream.chunkBytes}.json`,
+        `${opt.BENCH_TRACE}-${rtt}-${stream.chunkBytes}.json`,
         JSON.stringify({ server: server.events, client: client?.events ?? [] }),
       );
   }

@@ -6,10 +6,12 @@
 // bench/multipath-vs-mptcp (real namespaces, kernel TCP on every path).
 import { once } from 'node:events';
 import { EmulatedLink } from '../src/lab/emulated-link/index.js';
-import type { SchedulerName } from '../src/multipath/scheduler.js';
+import { SCHEDULERS as SCHEDULER_NAMES, type SchedulerName } from '../src/multipath/scheduler.js';
 import { connect } from '../src/session/client.js';
 import { createServer } from '../src/session/server.js';
 import type { Session } from '../src/session/session.js';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 
 interface PathSpec {
@@ -20,14 +22,30 @@ interface PathSpec {
 
 const A: PathSpec = { name: 'A', rateBitsPerSec: 20e6, delayMs: 10 };
 const B: PathSpec = { name: 'B', rateBitsPerSec: 8e6, delayMs: 40 };
-const SIZES = (process.env.BENCH_SIZES ?? '65536,1048576,10485760,20971520')
-  .split(',')
-  .filter((x) => x !== '')
-  .map(Number);
-const SCHEDULERS = (process.env.BENCH_SCHEDULERS ?? 'aggregate,best-path').split(
-  ',',
-) as SchedulerName[];
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const { values: opt } = benchOptions({
+  name: 'multipath-emulated',
+  summary:
+    'roam aggregate over two in-process emulated links against roam on one path and the ideal; failover gaps (no root)',
+  variables: {
+    BENCH_SIZES: option.numbers([65536, 1048576, 10485760, 20971520], 'download sizes, bytes', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_SCHEDULERS: option.words<SchedulerName>(
+      ['aggregate', 'best-path'],
+      'schedulers of the failover rows',
+      SCHEDULER_NAMES,
+    ),
+    BENCH_ROUNDS: option.number(3, 'downloads of each kind per size; failovers per row', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_DEBUG: option.flag(false, 'log each failover download as it goes'),
+  },
+});
+const SIZES = opt.BENCH_SIZES;
+const SCHEDULERS = opt.BENCH_SCHEDULERS;
+const ROUNDS = opt.BENCH_ROUNDS;
 
 interface Run {
   seconds: number;
@@ -85,7 +103,7 @@ async function download(
           client.on('path-stats', check);
         });
       const server1 = peer as Session;
-      if (process.env.BENCH_DEBUG) {
+      if (opt.BENCH_DEBUG) {
         for (const e of ['path-suspect', 'path-recovered', 'path-down', 'path-switch'])
           server1.on(e, (i: unknown) =>
             console.log(e, performance.now().toFixed(0), JSON.stringify(i)),
@@ -131,11 +149,6 @@ async function download(
     for (const l of links) await l.close();
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1] as number;
-};
 
 const ideal = (A.rateBitsPerSec + B.rateBitsPerSec) / 8;
 const rows: Record<string, unknown>[] = [];

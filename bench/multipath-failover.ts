@@ -25,6 +25,9 @@
 // longest pause start and end.
 //
 // `--quick`: one trial per case. BENCH_REPEAT for more. BENCH_ROAM_SESSION: JSON session options.
+import { z } from 'zod';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 import type { LineEvent, LinesProcess } from './workers/lines-process.js';
 import {
@@ -33,31 +36,59 @@ import {
   crashSummary,
   isEvent,
   mbit,
-  median,
   roamMultipathAvailable,
   startClient,
   startServer,
   streamEnd,
   type StreamResult,
 } from './multipath/contenders.js';
-import { CONGESTION_CONTROL, MultipathLab, SETTING_1 } from './multipath/lab.js';
+import { congestionControl, LAB_OPTIONS, MultipathLab, SETTING_1 } from './multipath/lab.js';
 import { monoMs } from './workers/clock.js';
 
-const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const REPEAT = Number(process.env.BENCH_REPEAT ?? (QUICK ? 1 : 3));
-const MB = 1024 * 1024;
-const SIZE = Number(process.env.BENCH_SIZE_MB ?? 14) * MB;
-const FAULT_AT = Number(process.env.BENCH_FAULT_AT_MB ?? 4) * MB;
-const LIST_GAP_MS = 150;
 const ALL_FAULTS = ['stall', 'down'] as const;
 type FaultKind = (typeof ALL_FAULTS)[number];
-/** BENCH_FAULTS=down (comma-separated): only these faults; BENCH_ROWS=best: rows whose name has it. */
-const FAULTS = ALL_FAULTS.filter((k) =>
-  (process.env.BENCH_FAULTS ?? ALL_FAULTS.join(',')).split(',').includes(k),
-);
-const ROWS = process.env.BENCH_ROWS;
-/** BENCH_TRACE_MS=20: roam servers log path stats at that interval; printed around each fault. */
-const TRACE_MS = Number(process.env.BENCH_TRACE_MS ?? 0);
+const { values: opt, flags } = benchOptions({
+  name: 'multipath-failover',
+  summary:
+    "the application's longest pause when one of two paths fails mid-download: roam vs MPTCP, in the lab (root, mptcpize)",
+  flags: { quick: 'one trial per case' },
+  variables: {
+    BENCH_QUICK: option.flag(false, 'the same as --quick'),
+    BENCH_REPEAT: option.number(undefined, 'trials per case', {
+      integer: true,
+      min: 1,
+      shown: '3 (1 with --quick)',
+    }),
+    BENCH_SIZE_MB: option.number(14, 'download size, MB', { min: 1 }),
+    BENCH_FAULT_AT_MB: option.number(4, 'the fault comes when the client has this many MB', {
+      min: 0,
+    }),
+    BENCH_FAULTS: option.words(ALL_FAULTS, 'only these faults', ALL_FAULTS),
+    BENCH_ROWS: option.text(undefined, 'only the rows whose name contains this text (e.g. best)'),
+    BENCH_TRACE_MS: option.number(
+      0,
+      'roam servers log path stats at this interval (ms; 0: off), printed around each fault',
+      { min: 0 },
+    ),
+    BENCH_ROAM_SESSION: option.json(
+      z.record(z.string(), z.unknown()),
+      {},
+      'roam session options for both ends, e.g. {"deadAfterMs":300}',
+      'a JSON object of session options',
+    ),
+    ...LAB_OPTIONS,
+  },
+});
+const QUICK = flags.quick || opt.BENCH_QUICK;
+const REPEAT = opt.BENCH_REPEAT ?? (QUICK ? 1 : 3);
+const MB = 1024 * 1024;
+const SIZE = opt.BENCH_SIZE_MB * MB;
+const FAULT_AT = opt.BENCH_FAULT_AT_MB * MB;
+const LIST_GAP_MS = 150;
+const FAULTS = ALL_FAULTS.filter((k) => opt.BENCH_FAULTS.includes(k));
+const ROWS = opt.BENCH_ROWS;
+const TRACE_MS = opt.BENCH_TRACE_MS;
+const CONGESTION_CONTROL = congestionControl();
 const GOAL_MS: Record<FaultKind, number> = { stall: 500, down: 200 };
 const PORTS: Record<string, number> = {
   'TCP on pb alone, no fault (reference)': 7701,
@@ -67,7 +98,7 @@ const PORTS: Record<string, number> = {
   'roam aggregate, no mobility manager': 7705,
 };
 const portOf = (c: Contender) => PORTS[c.name] as number;
-const ROAM_SESSION = JSON.parse(process.env.BENCH_ROAM_SESSION ?? '{}') as Record<string, unknown>;
+const ROAM_SESSION = opt.BENCH_ROAM_SESSION;
 
 /** A row: a contender, and for roam whether its client runs under a mobility manager. */
 type Row = Contender & { mobility?: { mode: 'netlink' | 'poll'; intervalMs?: number } };
@@ -391,7 +422,7 @@ try {
         contender: c.name,
         fault,
         trials,
-        medianLongestMs: median(longest),
+        medianLongestMs: longest.length ? median(longest) : Number.NaN,
         maxLongestMs: longest.length ? Math.max(...longest) : Number.NaN,
         secondGapTrials: trials.filter((t) => secondGaps(t).length > 0).length,
         note,

@@ -19,13 +19,29 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
 import { parseTopology } from '../src/lab/topology/load.js';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 import { monoMs } from './workers/clock.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
 
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'interfaces-peer.js');
-const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const REPEAT = Number(process.env.BENCH_REPEAT ?? (QUICK ? 1 : 3));
+const { values: opt, flags } = benchOptions({
+  name: 'multipath-interfaces',
+  summary:
+    'an address removed and re-added under a running download: roam vs MPTCP endpoint changes, in the lab (root)',
+  flags: { quick: 'one round' },
+  variables: {
+    BENCH_QUICK: option.flag(false, 'the same as --quick'),
+    BENCH_REPEAT: option.number(undefined, 'rounds per contender', {
+      integer: true,
+      min: 1,
+      shown: '3 (1 with --quick)',
+    }),
+  },
+});
+const QUICK = flags.quick || opt.BENCH_QUICK;
+const REPEAT = opt.BENCH_REPEAT ?? (QUICK ? 1 : 3);
 const WINDOW_MS = 3000;
 const CARRIED = 64 * 1024;
 const PORT = 7800;
@@ -175,16 +191,6 @@ function longestGap(events: LineEvent[], from: number, windowMs: number): number
   return worst;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? (s[m] as number)
-      : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 const rows: Record<string, { gapMs: number[]; addMs: (number | null)[] }> = {};
 for (const c of CONTENDERS) {
   rows[c.name] = { gapMs: [], addMs: [] };
@@ -202,7 +208,10 @@ const summary = Object.fromEntries(
     name,
     {
       medianGapAfterRemoveMs: median(r.gapMs),
-      medianCarryingAfterAddMs: median(r.addMs.filter((x): x is number => x !== null)),
+      // NaN when the address never carried within 10 s in any round: the report says "never".
+      medianCarryingAfterAddMs: ((xs) => (xs.length ? median(xs) : Number.NaN))(
+        r.addMs.filter((x): x is number => x !== null),
+      ),
       addNeverWithin10s: r.addMs.filter((x) => x === null).length,
       rounds: r,
     },

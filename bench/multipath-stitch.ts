@@ -13,6 +13,7 @@
 // fraction of the sum of the interfaces in use, each measured alone (plain TCP) in this run.
 //
 // `--quick`: shorter steps and single-path probes.
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 import {
   clientOptions,
@@ -26,7 +27,8 @@ import {
   startServer,
 } from './multipath/contenders.js';
 import {
-  CONGESTION_CONTROL,
+  congestionControl,
+  LAB_OPTIONS,
   downloadShares,
   MultipathLab,
   queuePackets,
@@ -37,12 +39,32 @@ import { monoMs } from './workers/clock.js';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
-const STEP_S = Number(process.env.BENCH_STEP_S ?? (QUICK ? 6 : 10));
+const { values: opt, flags } = benchOptions({
+  name: 'multipath-stitch',
+  summary:
+    'interfaces added one at a time to a running download (ten-interface experiment): roam vs MPTCP, in the lab (root, mptcpize)',
+  flags: { quick: 'shorter steps and single-path probes' },
+  variables: {
+    BENCH_QUICK: option.flag(false, 'the same as --quick'),
+    BENCH_STEP_S: option.number(undefined, 'seconds between two interface additions', {
+      min: 1,
+      shown: '10 (6 with --quick)',
+    }),
+    BENCH_INTERFACES: option.number(
+      10,
+      `how many interfaces to add (at most ${STITCH_PATHS.length})`,
+      { integer: true, min: 1 },
+    ),
+    ...LAB_OPTIONS,
+  },
+});
+const QUICK = flags.quick || opt.BENCH_QUICK;
+const STEP_S = opt.BENCH_STEP_S ?? (QUICK ? 6 : 10);
+const CONGESTION_CONTROL = congestionControl();
 /** The last MEASURE_S seconds of each step are measured (the rest is ramp-up). */
 const MEASURE_S = Math.max(2, STEP_S - (QUICK ? 3 : 4));
 const PROBE_S = QUICK ? 4 : 8;
-const N = Math.min(STITCH_PATHS.length, Number(process.env.BENCH_INTERFACES ?? 10));
+const N = Math.min(STITCH_PATHS.length, opt.BENCH_INTERFACES);
 const PATHS = STITCH_PATHS.slice(0, N);
 /** MPTCP: the initial subflow plus at most 8 joined ones (MPTCP_PM_ADDR_MAX in the kernel). */
 const MPTCP_MAX = 9;

@@ -18,13 +18,14 @@
 // Congestion control cubic in every namespace; bottleneck queues of 1 BDP (bench/multipath/lab.ts).
 //
 // `--quick`: 64 KB, 1 MB and 10 MB only, fewer repetitions. BENCH_SETTINGS=1,2 picks settings.
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 import type { LinesProcess } from './workers/lines-process.js';
 import {
   type Contender,
   crashSummary,
   mbit,
-  median,
   roamMultipathAvailable,
   sizeName,
   singlePathMbit,
@@ -32,7 +33,8 @@ import {
   timedDownloads,
 } from './multipath/contenders.js';
 import {
-  CONGESTION_CONTROL,
+  congestionControl,
+  LAB_OPTIONS,
   downloadShares,
   MultipathLab,
   type PathSpec,
@@ -41,7 +43,23 @@ import {
   SETTING_2,
 } from './multipath/lab.js';
 
-const QUICK = process.argv.includes('--quick') || process.env.BENCH_QUICK === '1';
+const { values: opt, flags } = benchOptions({
+  name: 'multipath-vs-mptcp',
+  summary:
+    'downloads over several paths: roam aggregate vs Linux MPTCP vs TCP on the best path, in the lab (root, mptcpize)',
+  flags: { quick: '64 KB, 1 MB and 10 MB only, fewer repetitions, shorter path probes' },
+  variables: {
+    BENCH_QUICK: option.flag(false, 'the same as --quick'),
+    BENCH_SETTINGS: option.numbers(
+      [1, 2],
+      'which path settings to run: 1 (pa, pb) and/or 2 (pa, pb, pc)',
+      { integer: true, min: 1, max: 2 },
+    ),
+    ...LAB_OPTIONS,
+  },
+});
+const QUICK = flags.quick || opt.BENCH_QUICK;
+const CONGESTION_CONTROL = congestionControl();
 const KB = 1024;
 const MB = 1024 * 1024;
 const SIZES = QUICK ? [64 * KB, MB, 10 * MB] : [64 * KB, MB, 10 * MB, 100 * MB];
@@ -49,7 +67,7 @@ const REPEAT: Record<number, number> = QUICK
   ? { [64 * KB]: 5, [MB]: 3, [10 * MB]: 1 }
   : { [64 * KB]: 9, [MB]: 5, [10 * MB]: 3, [100 * MB]: 1 };
 const PROBE_S = QUICK ? 6 : 12;
-const SETTINGS = (process.env.BENCH_SETTINGS ?? '1,2').split(',').map(Number);
+const SETTINGS = opt.BENCH_SETTINGS;
 const PORTS = { tcp: 7601, mptcp: 7602, roam: 7603 };
 /**
  * Untimed downloads before the timed ones of a short size, for every contender: each row's

@@ -18,15 +18,27 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Lab } from '../src/lab/lab.js';
 import { simpleTopology } from '../test/lab/lab-support.js';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
 import { publish } from './report.js';
 import { LOCAL_POLL_MS } from '../src/session/names/local-change.js';
 import { monoMs } from './workers/clock.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
 
 const PEER = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'named-peer.js');
-const RTTS = (process.env.BENCH_RTTS ?? '20,80').split(',').map(Number);
-const REPEAT = Number(process.env.BENCH_REPEAT ?? 5);
-const RHO = Number(process.env.BENCH_RETRY_MS ?? 1000);
+const { values: opt } = benchOptions({
+  name: 'names-mobility',
+  summary:
+    'both ends of a session move and meet again through the name service (watch vs lookup before each retry), in the lab (root)',
+  variables: {
+    BENCH_RTTS: option.numbers([20, 80], 'RTTs of the wifi link to run at, ms', { min: 0 }),
+    BENCH_REPEAT: option.number(5, 'trials per row', { integer: true, min: 1 }),
+    BENCH_RETRY_MS: option.number(1000, 'ρ, the client retry interval, ms', { min: 1 }),
+  },
+});
+const RTTS = opt.BENCH_RTTS;
+const REPEAT = opt.BENCH_REPEAT;
+const RHO = opt.BENCH_RETRY_MS;
 const MODES = ['watch', 'lookup'] as const;
 type Mode = (typeof MODES)[number];
 
@@ -40,11 +52,6 @@ const sessionOptions = (rtt: number) => ({
 const topology = simpleTopology({ name: 'bench-names', nat: false, names: true });
 
 const isEvent = (name: string) => (e: LineEvent) => e.event === name;
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** Moves one end, announced as a gratuitous ARP would (see bench/migration-time.ts). */
 async function renumber(lab: Lab, link: string, side: 'a' | 'b'): Promise<string> {

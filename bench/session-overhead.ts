@@ -6,19 +6,42 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { benchOptions, option } from './lib/options.js';
+import { median } from './lib/stats.js';
+import { alternatingRounds, pairedRatios } from './lib/trials.js';
 import { publish } from './report.js';
 import { KINDS, type Kind, makeTlsCredentials, send, startSink } from './workers/bulk.js';
 
-const TOTAL = Number(process.env.BENCH_BYTES ?? 2 * 1024 ** 3); // 2 GiB a transfer
-const WRITE = Number(process.env.BENCH_WRITE ?? 64 * 1024);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
+const { values: opt } = benchOptions({
+  name: 'session-overhead',
+  summary:
+    'bulk transfer on loopback through one roam flowpath against node:net and node:tls, same run, paired rounds (no root)',
+  variables: {
+    BENCH_BYTES: option.number(2 * 1024 ** 3, 'bytes per plain transfer (2 GiB)', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_TLS_BYTES: option.number(512 * 1024 ** 2, 'bytes per TLS transfer (512 MiB)', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_WRITE: option.number(64 * 1024, 'bytes per write', { integer: true, min: 1 }),
+    BENCH_ROUNDS: option.number(9, 'rounds, each running every stream once in both layouts', {
+      integer: true,
+      min: 1,
+    }),
+  },
+});
+const TOTAL = opt.BENCH_BYTES;
+const WRITE = opt.BENCH_WRITE;
+const ROUNDS = opt.BENCH_ROUNDS;
 const BULK = join(dirname(fileURLToPath(import.meta.url)), 'workers', 'bulk.js');
 // Each pair: an anchor and the roam stream measured against it.
 const PAIRS = [
   { anchor: 'net', roam: 'roam', label: 'plain TCP' },
   { anchor: 'tls', roam: 'roam-tls', label: 'TLS 1.3' },
 ] as const;
-const TLS_TOTAL = Number(process.env.BENCH_TLS_BYTES ?? 512 * 1024 ** 2);
+const TLS_TOTAL = opt.BENCH_TLS_BYTES;
 const bytesFor = (kind: Kind) => (kind === 'tls' || kind === 'roam-tls' ? TLS_TOTAL : TOTAL);
 makeTlsCredentials();
 
@@ -27,12 +50,6 @@ interface Sample {
   /** CPU seconds (user + system, both ends) per GB (10^9 bytes) carried. */
   cpuSecPerGB: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function sample(bytes: number, ms: number, cpuUs: number): Sample {
   return { gbit: (bytes * 8) / (ms / 1000) / 1e9, cpuSecPerGB: cpuUs / 1e6 / (bytes / 1e9) };
@@ -103,25 +120,24 @@ const layouts: Record<Layout, (k: Kind) => Promise<Sample>> = {
   'two-processes': twoProcesses,
 };
 
-const samples: Record<Layout, Record<Kind, Sample[]>> = {
-  'in-process': { net: [], roam: [], tls: [], 'roam-tls': [] },
-  'two-processes': { net: [], roam: [], tls: [], 'roam-tls': [] },
-};
+const LAYOUTS = Object.keys(layouts) as Layout[];
+// One group per layout, its streams in KINDS order on even rounds and reversed on odd ones.
+const runs = LAYOUTS.map((layout) => KINDS.map((kind) => ({ layout, kind })));
+let measured: Map<{ layout: Layout; kind: Kind }, Sample[]>;
 const started = performance.now();
 try {
   // Warm-up (JIT, socket buffers) of both ends in both layouts, not counted.
-  for (const layout of Object.keys(layouts) as Layout[])
-    for (const kind of KINDS) await layouts[layout](kind);
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const layout of Object.keys(layouts) as Layout[]) {
-      // Alternate which goes first, so a drift of the machine does not favour one.
-      const order = round % 2 === 0 ? KINDS : [...KINDS].reverse();
-      for (const kind of order) samples[layout][kind].push(await layouts[layout](kind));
-    }
-  }
+  for (const layout of LAYOUTS) for (const kind of KINDS) await layouts[layout](kind);
+  measured = await alternatingRounds(ROUNDS, runs, (r) => layouts[r.layout](r.kind));
 } finally {
   for (const { sink } of children.values()) sink.stop();
 }
+const samples = Object.fromEntries(
+  runs.map((group, i) => [
+    LAYOUTS[i],
+    Object.fromEntries(group.map((r) => [r.kind, measured.get(r) as Sample[]])),
+  ]),
+) as Record<Layout, Record<Kind, Sample[]>>;
 const seconds = (performance.now() - started) / 1000;
 
 interface PairSummary {
@@ -148,16 +164,16 @@ function summarize(layout: Layout): Record<string, PairSummary> {
       // Each round runs the pair back to back: a ratio per round cancels the host's drift
       // between rounds (on a shared 2-vCPU VM it moves a single stream by ±30%).
       const paired = (f: (s: Sample) => number) =>
-        roam.samples.map((s, i) => f(s) / f(anchor.samples[i] as Sample));
-      const ratios = paired((s) => s.gbit);
+        pairedRatios(roam.samples.map(f), anchor.samples.map(f));
+      const throughput = paired((s) => s.gbit);
       return [
         p.label,
         {
           anchor,
           roam,
-          throughputRatio: median(ratios),
-          cpuPerGBRatio: median(paired((s) => s.cpuSecPerGB)),
-          throughputRatioRange: [Math.min(...ratios), Math.max(...ratios)],
+          throughputRatio: throughput.median,
+          cpuPerGBRatio: paired((s) => s.cpuSecPerGB).median,
+          throughputRatioRange: throughput.range,
         },
       ];
     }),

@@ -143,13 +143,6 @@ export async function timedDownloads(
   }
 }
 
-export const median = (xs: number[]): number => {
-  if (xs.length === 0) return Number.NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 /** Goodput in Mbit/s of `bytes` in `ms`. */
 export const mbit = (bytes: number, ms: number) => (bytes * 8) / (ms * 1000);
 

@@ -13,6 +13,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Lab } from '../../src/lab/lab.js';
 import { parseTopology } from '../../src/lab/topology/load.js';
+import { option, readOption, type Variables } from '../lib/options.js';
 
 export interface PathSpec {
   /** Link and interface name. */
@@ -50,11 +51,19 @@ export const STITCH_PATHS: readonly PathSpec[] = [
   { name: 'p10', rateMbit: 15, rttMs: 44 },
 ];
 
-/**
- * Congestion control in every namespace (LAB-NOTES: the default here is bbr). cubic, the
- * Linux default elsewhere and what MPTCP's subflows run in practice; BENCH_CC changes it.
- */
-export const CONGESTION_CONTROL = process.env.BENCH_CC ?? 'cubic';
+/** The lab's variables: every benchmark that uses MultipathLab spreads them into its spec. */
+export const LAB_OPTIONS = {
+  // LAB-NOTES: the default here is bbr. cubic is the Linux default elsewhere and what MPTCP's
+  // subflows run in practice.
+  BENCH_CC: option.text(
+    'cubic',
+    'TCP congestion control in every namespace of the multipath lab (e.g. bbr)',
+    { pattern: /^[a-z0-9_]+$/, rule: 'a congestion control name (a-z, 0-9, _)' },
+  ),
+} satisfies Variables;
+
+/** Congestion control in every namespace: BENCH_CC, cubic by default. */
+export const congestionControl = (): string => readOption('BENCH_CC', LAB_OPTIONS.BENCH_CC);
 const ALLOWED_CC = '/proc/sys/net/ipv4/tcp_allowed_congestion_control';
 
 /**
@@ -123,13 +132,13 @@ export class MultipathLab {
     const lab = await Lab.up(multipathTopology(name, paths));
     const mp = new MultipathLab(lab, paths);
     try {
-      mp.restoreAllowedCc = allowCongestionControl(CONGESTION_CONTROL);
+      mp.restoreAllowedCc = allowCongestionControl(congestionControl());
       for (const host of HOSTS) {
         await lab.exec(host, [
           'sysctl',
           '-q',
           '-w',
-          `net.ipv4.tcp_congestion_control=${CONGESTION_CONTROL}`,
+          `net.ipv4.tcp_congestion_control=${congestionControl()}`,
           // Each connection starts from scratch: no ssthresh cached from the previous trial.
           'net.ipv4.tcp_no_metrics_save=1',
           'net.mptcp.enabled=1',

@@ -19,17 +19,18 @@ export const KINDS: readonly Kind[] = ['net', 'roam', 'tls', 'roam-tls'];
 
 /**
  * TLS credentials for the tls kinds: a self-signed certificate for 127.0.0.1 that the
- * benchmark makes with openssl and hands to its child processes through BENCH_TLS_DIR.
+ * benchmark makes with openssl and hands to its child processes through ROAM_BULK_TLS_DIR
+ * (not a BENCH_* option: the parent sets it, a user never does).
  */
 export function makeTlsCredentials(): string {
   const { dir } = selfSignedCertificate();
-  process.env.BENCH_TLS_DIR = dir;
+  process.env.ROAM_BULK_TLS_DIR = dir;
   return dir;
 }
 
 function credentials(): { key: Buffer; cert: Buffer } {
-  const dir = process.env.BENCH_TLS_DIR;
-  if (!dir) throw new Error('BENCH_TLS_DIR is not set: call makeTlsCredentials() first');
+  const dir = process.env.ROAM_BULK_TLS_DIR;
+  if (!dir) throw new Error('ROAM_BULK_TLS_DIR is not set: call makeTlsCredentials() first');
   return readCredentials(dir);
 }
 

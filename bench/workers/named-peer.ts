@@ -19,6 +19,7 @@ import { generateKeyPair } from '../../src/names/keys.js';
 import { NameService } from '../../src/names/service.js';
 import { MemoryStore } from '../../src/names/store/memory-store.js';
 import { connect, createServer, publishServerName, type Session } from '../../src/session/index.js';
+import { median } from '../lib/stats.js';
 import { monoMs } from './clock.js';
 
 const say = (event: string, extra: Record<string, unknown> = {}) =>
@@ -85,7 +86,7 @@ if (mode === 'names') {
     return monoMs() - t0;
   };
   const cold = await timed();
-  const warm = [await timed(), await timed(), await timed()].sort((a, b) => a - b)[1];
+  const warm = median([await timed(), await timed(), await timed()]);
   probe.close();
   say('lookup', { coldMs: cold, ms: warm });
   const session = connect({ ...options, name, names: url, control: false });

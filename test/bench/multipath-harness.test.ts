@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { type Contender, startServer, timedDownloads } from '../../bench/multipath/contenders.js';
 import {
-  CONGESTION_CONTROL,
+  congestionControl,
   downloadShares,
   HOSTS,
   MultipathLab,
@@ -43,7 +43,7 @@ test(
           '-n',
           'net.ipv4.tcp_congestion_control',
         ]);
-        assert.equal(stdout.trim(), CONGESTION_CONTROL, `${host}'s congestion control`);
+        assert.equal(stdout.trim(), congestionControl(), `${host}'s congestion control`);
       }
       servers.push(await startServer(mp, tcp, 7901), await startServer(mp, mptcp, 7902));
 

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { median } from '../../bench/lib/stats.js';
 import { isRoamError } from '../../src/errors.js';
 import { type AddressChange, watchAddresses } from '../../src/mobility/address-watcher.js';
 import { diffAddresses, snapshot } from '../../src/mobility/local-addresses.js';
@@ -103,7 +104,6 @@ const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'watch
 const ROUNDS = 6;
 const POLL_MS = 1000;
 const mono = () => Number(process.hrtime.bigint() / 1000n) / 1000;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 describe('address watcher in a network namespace', { skip: labSkipReason() }, () => {
   test('netlink and poll both see addresses added and removed (delays printed)', async () => {

@@ -23,16 +23,33 @@ import { NameService } from '../src/names/service.js';
 import { makeDelegation, signRecord } from '../src/names/sign.js';
 import { EtcdStore } from '../src/names/store/etcd/etcd-store.js';
 import { startLocalEtcd } from '../src/names/store/etcd/local-cluster.js';
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 import type { PresenceConfig, PresenceDevice, PresenceResult } from './workers/names-presence.js';
 
 const WORKERS = join(dirname(fileURLToPath(import.meta.url)), 'workers');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1500);
-const SIM_DEVICES = Number(process.env.BENCH_DEVICES ?? 5000);
+const { values: opt } = benchOptions({
+  name: 'names-scale',
+  summary:
+    'presence and address updates for a million devices, driven at the fraction two cores allow against a 3-node etcd it starts (etcd-server)',
+  variables: {
+    BENCH_SECONDS: option.number(5, 'seconds of each measured run', { integer: true, min: 1 }),
+    BENCH_WARMUP_MS: option.number(1500, 'warm-up before each run, ms', { integer: true, min: 0 }),
+    BENCH_DEVICES: option.number(5000, 'simulated devices driven at once', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_MOVE_S: option.number(600, 'seconds between two address changes of one device', {
+      min: 1,
+    }),
+  },
+});
+const SECONDS = opt.BENCH_SECONDS;
+const WARMUP_MS = opt.BENCH_WARMUP_MS;
+const SIM_DEVICES = opt.BENCH_DEVICES;
 const DEVICES = 1_000_000;
 const HEARTBEAT_S = 60;
-const MOVE_S = Number(process.env.BENCH_MOVE_S ?? 600);
+const MOVE_S = opt.BENCH_MOVE_S;
 const PREFIX = 'bench/scale/';
 /** The name server's presence batch interval here (5 s in a deployment, 1 s to see rounds). */
 const BATCH_MS = 1000;

@@ -29,18 +29,35 @@ import { EtcdStore } from '../src/names/store/etcd/etcd-store.js';
 import { startLocalEtcd } from '../src/names/store/etcd/local-cluster.js';
 import { SqliteStore } from '../src/names/store/sqlite-store.js';
 import type { NameStore } from '../src/names/store/store.js';
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 import type { LoadConfig, LoadDevice, LoadResult } from './workers/names-load.js';
 import type { ServerConfig } from './workers/names-server.js';
 
 const WORKERS = join(dirname(fileURLToPath(import.meta.url)), 'workers');
 const LOAD = join(WORKERS, 'names-load.js');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 1500);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const { values: opt } = benchOptions({
+  name: 'names',
+  summary:
+    'names server lookups, updates and watch delivery: embedded SQLite, a 3-node etcd it starts (with and without the change feed, one and two servers), against etcd get',
+  variables: {
+    BENCH_SECONDS: option.number(5, 'seconds of each measured run', { integer: true, min: 1 }),
+    BENCH_WARMUP_MS: option.number(1500, 'warm-up before each run, ms', { integer: true, min: 0 }),
+    BENCH_CONNECTIONS: option.number(16, 'keep-alive connections of the load generator', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_WATCH_RATE: option.number(50, 'updates per second in the watch-delivery runs', {
+      min: 1,
+    }),
+  },
+});
+const SECONDS = opt.BENCH_SECONDS;
+const WARMUP_MS = opt.BENCH_WARMUP_MS;
+const CONNECTIONS = opt.BENCH_CONNECTIONS;
 const DEVICES = 64;
 const UPDATERS = 16;
-const WATCH_RATE = Number(process.env.BENCH_WATCH_RATE ?? 50);
+const WATCH_RATE = opt.BENCH_WATCH_RATE;
 const UNLIMITED = { perSecond: 1e9, burst: 1e9 };
 
 /** Runs a load process; adds this (the server's) process's CPU time per operation. */

@@ -10,13 +10,11 @@ import { sourceOf, undeclared, variablesInSource } from './help-coverage.js';
 
 const root = packageRoot();
 const benchDir = join(root, 'bench');
-// names.ts joins when the names-benchmark rewrite (another branch) lands with its spec.
-const NOT_YET = new Set(['names']);
 const NOT_BENCHMARKS = new Set(['run', 'report']);
 const benchmarks = readdirSync(benchDir)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => f.slice(0, -3))
-  .filter((b) => !NOT_BENCHMARKS.has(b) && !NOT_YET.has(b))
+  .filter((b) => !NOT_BENCHMARKS.has(b))
   .sort();
 
 /** As nobody when we are root: --help must need no privilege (no lab, no namespaces). */

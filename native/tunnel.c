@@ -271,7 +271,7 @@ static uint32_t choose_paths(tunnel *t, peer *p, int len, int64_t now) {
     }
     case TN_AGGREGATE: {
       // Earliest expected arrival: each path is a virtual queue draining at its rate (the
-      // weight, in kbit/s) behind its one-way delay (half its latest RTT); a packet goes
+      // weight, in kbit/s) behind its base one-way delay (half its lowest RTT); a packet goes
       // where it would arrive first. Packets then arrive nearly in order, and a slow path is
       // used only when the fast one's queue makes it worth it (not 1 packet in N regardless).
       int best = -1;
@@ -281,11 +281,9 @@ static uint32_t choose_paths(tunnel *t, peer *p, int len, int64_t now) {
         if (!(p->mask & (1u << i)) || p->weights[i] == 0 || !path_ok(t, p, i)) continue;
         int64_t tx = (int64_t)len * 8 * 1000000LL / p->weights[i];  // ns at weight kbit/s
         int64_t start = pp->busy_until_ns > now ? pp->busy_until_ns : now;
-        // The latest RTT includes the path's real queue: as the fast path's queue grows, the
-        // slow path wins packets, whatever the configured rates say.
-        int64_t rtt = pp->s.probe_rtt_us >= 0 ? pp->s.probe_rtt_us : pp->s.reply_rtt_us;
-        if (rtt < 0) rtt = pp->min_rtt_us > 0 ? pp->min_rtt_us : 0;
-        int64_t at = start + tx + rtt * 500;
+        // The base delay (lowest RTT seen), not the latest: the latest includes the real
+        // queues, and chasing them makes the split oscillate.
+        int64_t at = start + tx + (pp->min_rtt_us > 0 ? pp->min_rtt_us * 500 : 0);
         if (best < 0 || at < best_at) {
           best = i;
           best_at = at;

@@ -15,7 +15,7 @@
 // real ones do). Root.
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
 import { askControl } from '../src/tunnel/control-socket.js';
@@ -282,7 +282,7 @@ console.table(agg);
 const md = [
   '## tunnel-paths',
   '',
-  `Two paths, pa 20 Mbit/s RTT 20 ms and pb 8 Mbit/s RTT 80 ms (one-BDP queues), iperf3 TCP downloads (-R, cubic, ${SECONDS} s). The host is shared with other work.`,
+  `Two paths, pa 20 Mbit/s RTT 20 ms and pb 8 Mbit/s RTT 80 ms (one-BDP queues), iperf3 TCP downloads (-R, cubic, ${SECONDS} s). The host is shared with other work (load average ${loadavg()[0]?.toFixed(1)} at the end of the run).`,
   '',
   `**Failover**: pa fails ${FAULT_AFTER_MS / 1000} s in and stays failed; the longest stretch of 100 ms intervals with under 10 KB received after it.`,
   '',

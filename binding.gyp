@@ -11,6 +11,7 @@
         "native/dline_api.c",
         "native/dline_napi.c",
         "native/tunnel.c",
+        "native/tunnel_api.c",
         "native/tunnel_napi.c",
         "native/tunnel_reorder.c"
       ],

@@ -4,7 +4,7 @@
 // Anchor: the plain veth. Root; Debian packages iperf3, wireguard-go, wireguard-tools, openvpn.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newLabId } from '../src/lab/plan/names.js';
 import { run, runSteps } from '../src/lab/system/run.js';
@@ -397,7 +397,7 @@ try {
   const md = [
     '## tunnel',
     '',
-    `One TCP stream (iperf3, cubic, ${SECONDS} s) through each tunnel over one unshaped veth between two namespaces, all in the same run. CPU: user + system time of both ends' tunnel processes per GB received (kernel softirq work is not in it). The host is shared with other work: throughput is noisy.`,
+    `One TCP stream (iperf3, cubic, ${SECONDS} s) through each tunnel over one unshaped veth between two namespaces, all in the same run. CPU: user + system time of both ends' tunnel processes per GB received (kernel softirq work is not in it). The host is shared with other work: throughput is noisy (load average ${loadavg()[0]?.toFixed(1)} at the end of the run).`,
     '',
     '| path | TCP Gbit/s | CPU s per GB | idle RTT ms | added RTT ms |',
     '|---|---|---|---|---|',

@@ -3,116 +3,19 @@
 // TN_BATCH datagrams per socket come in with one recvmmsg, are opened in place and written to
 // the tun. State shared with the JS thread sits under one mutex, which this thread holds
 // while it works a batch (never while it waits in poll), so every JS call sees a consistent
-// state and waits at most one batch.
+// state and waits at most one batch. The calls themselves are in tunnel_api.c.
 #define _GNU_SOURCE
-#include "tunnel.h"
-#include "tunnel_reorder.h"
-
 #include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
-#define TN_BATCH 32
-#define HDR 16
-#define INNER 12
-#define TAG 16
-#define OVERHEAD (HDR + INNER + TAG)
-#define MAX_PACKET 9216  // largest inner IP packet (the TS side caps the tun MTU at 9000)
-#define SLOT (MAX_PACKET + OVERHEAD + 64)
-#define WIN_BLOCKS 128
-#define WIN_BITS ((WIN_BLOCKS - 1) * 64)
-#define REJECT_AFTER_NS (180LL * 1000000000LL)  // WireGuard's Reject-After-Time
-#define PROBE_PIGGYBACK_NS (5LL * 1000000LL)    // wait this long for data to carry a probe
-#define BUSY_NS (5LL * 1000000LL)               // a path that sent within this is busy
-#define MAX_EVENTS 1024
-
-enum { K_IP = 0, K_CONTROL = 1, K_KEEPALIVE = 2, K_PROBE_REPLY = 3, K_PROBE_ACK = 4 };
-#define FLAG_PROBE 0x01
-
-typedef struct replay {
-  uint64_t blocks[WIN_BLOCKS];
-  uint64_t highest;
-  bool any;
-} replay;
-
-typedef struct keypair {
-  bool valid;
-  uint32_t local_index, remote_index;
-  EVP_CIPHER_CTX *enc, *dec;
-  uint64_t send_counter;
-  replay rw;
-  int64_t created_ns;
-} keypair;
-
-typedef struct path {
-  tn_path_stats s;
-  bool probe_due, probe_out;
-  uint16_t probe_id;
-  int64_t probe_due_ns, probe_sent_ns, probe_timeout_ns, last_probe_ns;
-  uint16_t reply_id;
-  int64_t reply_sent_ns;
-  int64_t last_data_rx_ns;
-  int64_t min_rtt_us;     // lowest RTT seen: the base delay, without queueing
-  int64_t busy_until_ns;  // aggregate: when this path's virtual queue drains
-} path;
-
-typedef struct peer {
-  bool used;
-  uint32_t tunnel_ip;
-  keypair kp[3];
-  path paths[TN_MAX_PATHS];
-  int mode, active;
-  uint32_t mask;
-  uint32_t weights[TN_MAX_PATHS];
-  int last_rx_path;
-  uint64_t tx_seq;
-  replay dedup;
-  tn_reorder ro;
-} peer;
-
-typedef struct out_queue {
-  struct mmsghdr msgs[TN_BATCH * TN_MAX_PATHS];
-  struct iovec iov[TN_BATCH * TN_MAX_PATHS];
-  struct sockaddr_in to[TN_BATCH * TN_MAX_PATHS];
-  int n;
-} out_queue;
-
-struct tunnel {
-  int tun_fd, evfd;
-  int socks[TN_MAX_SOCKETS];
-  pthread_t thread;
-  bool started, stopping;
-  pthread_mutex_t mu;
-  uint8_t mac1_key[TN_KEY_LEN];
-  peer peers[TN_MAX_PEERS];
-  tn_counters c;
-  tn_emit_fn emit;
-  void *ctx;
-  int64_t busy_probe_ns;
-  int events_in_flight;  // under mu; decremented by tn_event_done
-  uint8_t *out_buf;      // TN_BATCH * TN_MAX_PATHS slots, shared by all sockets' queues
-  int out_used;
-  out_queue *q[TN_MAX_SOCKETS];
-  uint8_t *in_buf;  // TN_BATCH slots
-  uint8_t tmp[SLOT];
-};
-
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
+#include "tunnel_impl.h"
 
 static void put32(uint8_t *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
@@ -149,13 +52,13 @@ static bool replay_accept(replay *w, uint64_t c) {
   return true;
 }
 
-static void keypair_clear(keypair *k) {
+void tn_keypair_clear(keypair *k) {
   if (k->enc) EVP_CIPHER_CTX_free(k->enc);
   if (k->dec) EVP_CIPHER_CTX_free(k->dec);
   memset(k, 0, sizeof *k);
 }
 
-static EVP_CIPHER_CTX *aead_ctx(const uint8_t key[TN_KEY_LEN], bool enc) {
+EVP_CIPHER_CTX *tn_aead_ctx(const uint8_t key[TN_KEY_LEN], bool enc) {
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   if (!c) return NULL;
   if (EVP_CipherInit_ex(c, EVP_chacha20_poly1305(), NULL, NULL, NULL, enc) != 1 ||
@@ -266,7 +169,7 @@ static void count_tx(path *pp, int len, int64_t now) {
 }
 
 // Sends one tunnel-internal message (probe, reply, keepalive, control) at once.
-static int send_now(tunnel *t, peer *p, int pathi, int kind, uint8_t flags, uint16_t id,
+int tn_send_now(tunnel *t, peer *p, int pathi, int kind, uint8_t flags, uint16_t id,
                     const uint8_t *payload, uint32_t len, int64_t now) {
   path *pp = &p->paths[pathi];
   if (!pp->s.endpoint_valid) return -ENOTCONN;
@@ -287,7 +190,7 @@ static int send_now(tunnel *t, peer *p, int pathi, int kind, uint8_t flags, uint
   return 0;
 }
 
-static void start_probe(path *pp, int64_t now) {
+void tn_start_probe(path *pp, int64_t now) {
   pp->probe_due = false;
   pp->probe_out = true;
   pp->probe_id++;
@@ -368,7 +271,7 @@ static uint32_t choose_paths(tunnel *t, peer *p, int len, int64_t now) {
     }
     case TN_AGGREGATE: {
       // Earliest expected arrival: each path is a virtual queue draining at its rate (the
-      // weight, in kbit/s) behind its one-way delay (half its latest RTT); a packet goes
+      // weight, in kbit/s) behind its base one-way delay (half its lowest RTT); a packet goes
       // where it would arrive first. Packets then arrive nearly in order, and a slow path is
       // used only when the fast one's queue makes it worth it (not 1 packet in N regardless).
       int best = -1;
@@ -378,11 +281,9 @@ static uint32_t choose_paths(tunnel *t, peer *p, int len, int64_t now) {
         if (!(p->mask & (1u << i)) || p->weights[i] == 0 || !path_ok(t, p, i)) continue;
         int64_t tx = (int64_t)len * 8 * 1000000LL / p->weights[i];  // ns at weight kbit/s
         int64_t start = pp->busy_until_ns > now ? pp->busy_until_ns : now;
-        // The latest RTT includes the path's real queue: as the fast path's queue grows, the
-        // slow path wins packets, whatever the configured rates say.
-        int64_t rtt = pp->s.probe_rtt_us >= 0 ? pp->s.probe_rtt_us : pp->s.reply_rtt_us;
-        if (rtt < 0) rtt = pp->min_rtt_us > 0 ? pp->min_rtt_us : 0;
-        int64_t at = start + tx + rtt * 500;
+        // The base delay (lowest RTT seen), not the latest: the latest includes the real
+        // queues, and chasing them makes the split oscillate.
+        int64_t at = start + tx + (pp->min_rtt_us > 0 ? pp->min_rtt_us * 500 : 0);
         if (best < 0 || at < best_at) {
           best = i;
           best_at = at;
@@ -463,7 +364,7 @@ static void from_tun(tunnel *t, int64_t now) {
       uint16_t id = 0;
       if (!pp->probe_out && (pp->probe_due || (t->busy_probe_ns > 0 &&
                                                now - pp->last_probe_ns >= t->busy_probe_ns))) {
-        start_probe(pp, now);
+        tn_start_probe(pp, now);
         flags = FLAG_PROBE;
         id = pp->probe_id;
       }
@@ -533,7 +434,7 @@ static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int 
         pp->s.probe_rtt_us = (now - pp->probe_sent_ns) / 1000;
         if (pp->min_rtt_us <= 0 || pp->s.probe_rtt_us < pp->min_rtt_us) pp->min_rtt_us = pp->s.probe_rtt_us;
         emit(t, TN_EV_PROBE, pi, pathi, pp->s.socket, NULL, pp->s.probe_rtt_us, NULL, 0);
-        send_now(t, p, pathi, K_PROBE_ACK, 0, id, NULL, 0, now);
+        tn_send_now(t, p, pathi, K_PROBE_ACK, 0, id, NULL, 0, now);
       }
       break;
     case K_PROBE_ACK:
@@ -549,7 +450,7 @@ static void handle_inner(tunnel *t, peer *p, int pi, int pathi, uint8_t *d, int 
   if (flags & FLAG_PROBE) {
     pp->reply_id = id;
     pp->reply_sent_ns = now;
-    send_now(t, p, pathi, K_PROBE_REPLY, 0, id, NULL, 0, now);
+    tn_send_now(t, p, pathi, K_PROBE_REPLY, 0, id, NULL, 0, now);
   }
 }
 
@@ -615,7 +516,7 @@ static void handle_data(tunnel *t, int sock, const struct sockaddr_in *from, uin
   if (d[HDR] == K_IP) p->last_rx_path = pathi;
   if (slot == TN_SLOT_NEXT) {
     // The initiator used the new session: it has the response, so we switch too.
-    keypair_clear(&p->kp[TN_SLOT_PREVIOUS]);
+    tn_keypair_clear(&p->kp[TN_SLOT_PREVIOUS]);
     p->kp[TN_SLOT_PREVIOUS] = p->kp[TN_SLOT_CURRENT];
     p->kp[TN_SLOT_CURRENT] = p->kp[TN_SLOT_NEXT];
     memset(&p->kp[TN_SLOT_NEXT], 0, sizeof p->kp[TN_SLOT_NEXT]);
@@ -685,8 +586,8 @@ static bool probe_timers(tunnel *t, int64_t now) {
         emit(t, TN_EV_PROBE, i, j, pp->s.socket, NULL, -1, NULL, 0);
       }
       if (pp->probe_due && !pp->probe_out && now >= pp->probe_due_ns) {
-        start_probe(pp, now);
-        if (send_now(t, p, j, K_KEEPALIVE, FLAG_PROBE, pp->probe_id, NULL, 0, now) != 0)
+        tn_start_probe(pp, now);
+        if (tn_send_now(t, p, j, K_KEEPALIVE, FLAG_PROBE, pp->probe_id, NULL, 0, now) != 0)
           pp->probe_out = false;
       }
       pending = pending || pp->probe_out || pp->probe_due;
@@ -696,7 +597,7 @@ static bool probe_timers(tunnel *t, int64_t now) {
   return pending;
 }
 
-static void *run(void *arg) {
+void *tn_run(void *arg) {
   tunnel *t = arg;
   struct pollfd pfd[2 + TN_MAX_SOCKETS];
   int sock_of[2 + TN_MAX_SOCKETS];
@@ -740,323 +641,4 @@ static void *run(void *arg) {
     pthread_mutex_unlock(&t->mu);
   }
   return NULL;
-}
-
-static void wake(tunnel *t) {
-  uint64_t one = 1;
-  if (write(t->evfd, &one, sizeof one) < 0) { /* the counter is full: it is awake anyway */
-  }
-}
-
-int tn_create(tunnel **out, int tun_fd, const uint8_t mac1_key[TN_KEY_LEN], tn_emit_fn emit_fn,
-              void *ctx, const char **what) {
-  *out = NULL;
-  tunnel *t = calloc(1, sizeof *t);
-  if (!t) {
-    *what = "allocate tunnel";
-    return ENOMEM;
-  }
-  t->tun_fd = tun_fd;
-  t->evfd = -1;
-  for (int s = 0; s < TN_MAX_SOCKETS; s++) t->socks[s] = -1;
-  for (int i = 0; i < TN_MAX_PEERS; i++) t->peers[i].last_rx_path = -1;
-  memcpy(t->mac1_key, mac1_key, TN_KEY_LEN);
-  t->emit = emit_fn;
-  t->ctx = ctx;
-  t->busy_probe_ns = 100LL * 1000000LL;
-  pthread_mutex_init(&t->mu, NULL);
-  t->out_buf = malloc((size_t)TN_BATCH * TN_MAX_PATHS * SLOT);
-  t->in_buf = malloc((size_t)TN_BATCH * SLOT);
-  for (int s = 0; s < TN_MAX_SOCKETS; s++) t->q[s] = calloc(1, sizeof(out_queue));
-  bool ok = t->out_buf && t->in_buf;
-  for (int s = 0; s < TN_MAX_SOCKETS; s++) ok = ok && t->q[s];
-  if (!ok) {
-    *what = "allocate buffers";
-    tn_destroy(t);
-    return ENOMEM;
-  }
-  t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (t->evfd < 0) {
-    int e = errno;
-    *what = "eventfd";
-    tn_destroy(t);
-    return e;
-  }
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int e = pthread_create(&t->thread, NULL, run, t);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (e != 0) {
-    *what = "pthread_create";
-    tn_destroy(t);
-    return e;
-  }
-  t->started = true;
-  *out = t;
-  return 0;
-}
-
-int tn_open_socket(tunnel *t, int index, const char *ip, int port, int *port_out,
-                   const char **what) {
-  if (index < 0 || index >= TN_MAX_SOCKETS) {
-    *what = "socket index";
-    return EINVAL;
-  }
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-  if (ip && inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
-    *what = "parse IPv4 address";
-    return EINVAL;
-  }
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *what = "socket";
-    return errno;
-  }
-  int size = 4 << 20;
-  // Bursts of a Gbit/s flow overflow the default 208 KB buffers; FORCE needs root, the plain
-  // option is the fallback within net.core limits.
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) < 0)
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-  if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-    int e = errno;
-    close(fd);
-    *what = "bind";
-    return e;
-  }
-  socklen_t alen = sizeof a;
-  getsockname(fd, (struct sockaddr *)&a, &alen);
-  *port_out = ntohs(a.sin_port);
-  pthread_mutex_lock(&t->mu);
-  int old = t->socks[index];
-  t->socks[index] = fd;
-  pthread_mutex_unlock(&t->mu);
-  wake(t);
-  if (old >= 0) close(old);
-  return 0;
-}
-
-void tn_close_socket(tunnel *t, int index) {
-  if (index < 0 || index >= TN_MAX_SOCKETS) return;
-  pthread_mutex_lock(&t->mu);
-  int old = t->socks[index];
-  t->socks[index] = -1;
-  pthread_mutex_unlock(&t->mu);
-  wake(t);
-  if (old >= 0) close(old);
-}
-
-int tn_set_peer(tunnel *t, int pi, uint32_t tunnel_ip) {
-  if (pi < 0 || pi >= TN_MAX_PEERS) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = &t->peers[pi];
-  if (!p->used) {
-    memset(p, 0, sizeof *p);
-    p->used = true;
-    p->active = -1;
-    p->last_rx_path = -1;
-    for (int j = 0; j < TN_MAX_PATHS; j++) {
-      p->paths[j].s.socket = -1;
-      p->paths[j].s.probe_rtt_us = -1;
-      p->paths[j].s.reply_rtt_us = -1;
-      p->paths[j].probe_timeout_ns = 1000000000LL;
-    }
-  }
-  p->tunnel_ip = tunnel_ip;
-  pthread_mutex_unlock(&t->mu);
-  return 0;
-}
-
-void tn_remove_peer(tunnel *t, int pi) {
-  if (pi < 0 || pi >= TN_MAX_PEERS) return;
-  pthread_mutex_lock(&t->mu);
-  peer *p = &t->peers[pi];
-  for (int s = 0; s < 3; s++) keypair_clear(&p->kp[s]);
-  ro_free(&p->ro);
-  memset(p, 0, sizeof *p);
-  pthread_mutex_unlock(&t->mu);
-}
-
-static peer *peer_at(tunnel *t, int pi) {
-  if (pi < 0 || pi >= TN_MAX_PEERS || !t->peers[pi].used) return NULL;
-  return &t->peers[pi];
-}
-
-int tn_set_endpoint(tunnel *t, int pi, int pathi, int sock, const struct sockaddr_in *to) {
-  if (pathi < 0 || pathi >= TN_MAX_PATHS || sock < -1 || sock >= TN_MAX_SOCKETS) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  if (p) {
-    path *pp = &p->paths[pathi];
-    pp->s.socket = sock;
-    pp->s.endpoint_valid = sock >= 0 && to != NULL;
-    if (to) pp->s.endpoint = *to;
-  }
-  pthread_mutex_unlock(&t->mu);
-  return p ? 0 : ENOENT;
-}
-
-int tn_set_keypair(tunnel *t, int pi, int slot, uint32_t local_index, uint32_t remote_index,
-                   const uint8_t send_key[TN_KEY_LEN], const uint8_t recv_key[TN_KEY_LEN]) {
-  if (slot != TN_SLOT_CURRENT && slot != TN_SLOT_NEXT) return EINVAL;
-  keypair k;
-  memset(&k, 0, sizeof k);
-  k.enc = aead_ctx(send_key, true);
-  k.dec = aead_ctx(recv_key, false);
-  if (!k.enc || !k.dec) {
-    keypair_clear(&k);
-    return ENOMEM;
-  }
-  k.valid = true;
-  k.local_index = local_index;
-  k.remote_index = remote_index;
-  k.created_ns = now_ns();
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  if (!p) {
-    pthread_mutex_unlock(&t->mu);
-    keypair_clear(&k);
-    return ENOENT;
-  }
-  if (slot == TN_SLOT_CURRENT) {
-    keypair_clear(&p->kp[TN_SLOT_PREVIOUS]);
-    p->kp[TN_SLOT_PREVIOUS] = p->kp[TN_SLOT_CURRENT];
-    p->kp[TN_SLOT_CURRENT] = k;
-  } else {
-    keypair_clear(&p->kp[TN_SLOT_NEXT]);
-    p->kp[TN_SLOT_NEXT] = k;
-  }
-  pthread_mutex_unlock(&t->mu);
-  return 0;
-}
-
-int tn_set_mode(tunnel *t, int pi, int mode, int active, uint32_t mask,
-                const uint32_t weights[TN_MAX_PATHS]) {
-  if (mode < TN_BEST || mode > TN_AGGREGATE || active < -1 || active >= TN_MAX_PATHS)
-    return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  if (p) {
-    p->mode = mode;
-    p->active = active;
-    p->mask = mask;
-    for (int i = 0; i < TN_MAX_PATHS; i++) {
-      p->weights[i] = weights ? weights[i] : 0;
-      p->paths[i].busy_until_ns = 0;
-    }
-  }
-  pthread_mutex_unlock(&t->mu);
-  return p ? 0 : ENOENT;
-}
-
-int tn_probe(tunnel *t, int pi, int pathi, int64_t timeout_ns) {
-  if (pathi < 0 || pathi >= TN_MAX_PATHS || timeout_ns <= 0) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  int r = p ? 0 : ENOENT;
-  if (p) {
-    path *pp = &p->paths[pathi];
-    pp->probe_timeout_ns = timeout_ns;
-    int64_t now = now_ns();
-    if (pp->probe_out || pp->probe_due) {
-      r = EBUSY;
-    } else if (pp->s.last_tx_ns && now - pp->s.last_tx_ns < BUSY_NS) {
-      pp->probe_due = true;  // data flows here: let a data packet carry it
-      pp->probe_due_ns = now + PROBE_PIGGYBACK_NS;
-    } else {
-      start_probe(pp, now);
-      int e = send_now(t, p, pathi, K_KEEPALIVE, FLAG_PROBE, pp->probe_id, NULL, 0, now);
-      if (e != 0) {
-        pp->probe_out = false;
-        r = -e;
-      }
-    }
-  }
-  pthread_mutex_unlock(&t->mu);
-  wake(t);
-  return r;
-}
-
-int tn_send_control(tunnel *t, int pi, int pathi, const uint8_t *bytes, uint32_t len) {
-  if (pathi < 0 || pathi >= TN_MAX_PATHS) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  int r = p ? -send_now(t, p, pathi, len ? K_CONTROL : K_KEEPALIVE, 0, 0, bytes, len, now_ns())
-            : ENOENT;
-  pthread_mutex_unlock(&t->mu);
-  return r;
-}
-
-int tn_send_raw(tunnel *t, int sock, const struct sockaddr_in *to, const uint8_t *bytes,
-                uint32_t len) {
-  if (sock < 0 || sock >= TN_MAX_SOCKETS) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  int fd = t->socks[sock];
-  int r = 0;
-  if (fd < 0) r = EBADF;
-  else if (sendto(fd, bytes, len, MSG_DONTWAIT, (const struct sockaddr *)to, sizeof *to) < 0)
-    r = errno;
-  else t->c.udp_tx++;
-  pthread_mutex_unlock(&t->mu);
-  return r;
-}
-
-void tn_get_counters(tunnel *t, tn_counters *out) {
-  pthread_mutex_lock(&t->mu);
-  *out = t->c;
-  for (int i = 0; i < TN_MAX_PEERS; i++) {
-    out->reorder_held += t->peers[i].ro.st.held;
-    out->reorder_skipped += t->peers[i].ro.st.skipped;
-    out->reorder_late += t->peers[i].ro.st.late;
-  }
-  pthread_mutex_unlock(&t->mu);
-}
-
-int tn_get_path(tunnel *t, int pi, int pathi, tn_path_stats *out) {
-  if (pathi < 0 || pathi >= TN_MAX_PATHS) return EINVAL;
-  pthread_mutex_lock(&t->mu);
-  peer *p = peer_at(t, pi);
-  if (p) *out = p->paths[pathi].s;
-  pthread_mutex_unlock(&t->mu);
-  return p ? 0 : ENOENT;
-}
-
-void tn_set_busy_probe(tunnel *t, int64_t interval_ns) {
-  pthread_mutex_lock(&t->mu);
-  t->busy_probe_ns = interval_ns < 0 ? 0 : interval_ns;
-  pthread_mutex_unlock(&t->mu);
-}
-
-void tn_stop(tunnel *t) {
-  if (!t) return;
-  pthread_mutex_lock(&t->mu);
-  t->stopping = true;
-  pthread_mutex_unlock(&t->mu);
-  if (t->started) {
-    wake(t);
-    pthread_join(t->thread, NULL);
-    t->started = false;
-  }
-  for (int s = 0; s < TN_MAX_SOCKETS; s++) {
-    if (t->socks[s] >= 0) close(t->socks[s]);
-    t->socks[s] = -1;
-  }
-}
-
-void tn_destroy(tunnel *t) {
-  if (!t) return;
-  tn_stop(t);
-  for (int i = 0; i < TN_MAX_PEERS; i++) {
-    for (int s = 0; s < 3; s++) keypair_clear(&t->peers[i].kp[s]);
-    ro_free(&t->peers[i].ro);
-  }
-  OPENSSL_cleanse(t->mac1_key, sizeof t->mac1_key);
-  if (t->evfd >= 0) close(t->evfd);
-  for (int s = 0; s < TN_MAX_SOCKETS; s++) free(t->q[s]);
-  free(t->out_buf);
-  free(t->in_buf);
-  pthread_mutex_destroy(&t->mu);
-  free(t);
 }

@@ -238,6 +238,7 @@ export class MobileEnd {
         this.#lastModeSent = '';
         this.#apply();
         this.#uplinks.forEach((_, i) => this.#probeNow(i));
+        clearTimeout(this.#rekeyTimer);
         this.#rekeyTimer = setTimeout(() => this.#handshake(), this.cfg.rekeyAfterMs);
         return;
       }

@@ -568,29 +568,40 @@ class ClientDriver {
     const path = new Flowpath(socket, this.opts);
     const control = await this.control?.address(socket.localAddress);
     // HELLO and the early data leave together, in one segment when they fit.
-    socket.cork();
-    try {
-      path.send({
-        type: 'hello',
-        mode: 'new',
-        pathId: 0,
-        connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
-        nonce: clientNonce,
-        keyShare: share.publicKey,
-        counter: 0,
-        received: 0,
-        recvWindow: this.session.receiveWindow,
-        controlAddr: control ?? null,
-        proof: Buffer.alloc(32),
-        multipath: this.session.expectMultipath,
-      });
-      this.session.beginEarly(path);
-    } finally {
-      socket.uncork();
-    }
+    const hello: HelloFrame = {
+      type: 'hello',
+      mode: 'new',
+      pathId: 0,
+      connId: Buffer.concat([clientHalf, Buffer.alloc(8)]),
+      nonce: clientNonce,
+      keyShare: share.publicKey,
+      counter: 0,
+      received: 0,
+      recvWindow: this.session.receiveWindow,
+      controlAddr: control ?? null,
+      proof: Buffer.alloc(32),
+      multipath: this.session.expectMultipath,
+    };
+    const sendHello = (cookie?: Buffer) => {
+      socket.cork();
+      try {
+        if (cookie) path.send({ type: 'cookie', cookie });
+        path.send(hello);
+        this.session.beginEarly(path);
+      } finally {
+        socket.uncork();
+      }
+    };
+    sendHello();
     let welcome;
     try {
       welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+      // Admission hook: a server under load asks for its cookie back first (docs/protocol.md).
+      for (let n = 0; welcome.type === 'cookie' && n < 2; n++) {
+        this.session.abandonEarly();
+        sendHello(welcome.cookie);
+        welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+      }
     } catch (err) {
       // Closed without a word (no ERROR, no timeout): the connection broke, not the server
       // refusing us. The early bytes are still in the output buffer: try again.

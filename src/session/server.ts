@@ -15,6 +15,7 @@ import { ReplayWindow } from './replay-window.js';
 import { deriveSecret, newKeyShare, nonce } from './secret.js';
 import { type MultipathSessionOptions, Session } from './session.js';
 import type { ServerTlsOptions } from './tls.js';
+import { type AdmissionOptions, type AdmissionReport, AdmissionGate } from './admission/index.js';
 
 export interface ServerOptions extends Partial<SessionOptions> {
   /** Most sessions kept at once (attached or detached); new ones are refused beyond it. */
@@ -39,6 +40,8 @@ export interface ServerOptions extends Partial<SessionOptions> {
   scheduler?: SchedulerName;
   /** Other multipath settings of the server's sessions. */
   multipath?: Omit<MultipathSessionOptions, 'scheduler'>;
+  /** Admission control (cookies under load, eviction order, per-source limits): docs/session.md. */
+  admission?: AdmissionOptions;
 }
 
 interface SessionRecord {
@@ -58,6 +61,7 @@ export class RoamServer extends EventEmitter<{
   session: [Session];
   error: [Error];
   listening: [];
+  admission: [AdmissionReport];
 }> {
   readonly options: SessionOptions;
   private readonly limits: Required<
@@ -78,6 +82,7 @@ export class RoamServer extends EventEmitter<{
   private advertise: { host: string; port: number }[];
   private readonly maxFlowpaths: number;
   private readonly multipath: MultipathSessionOptions;
+  private readonly gate: AdmissionGate;
 
   constructor(options: ServerOptions = {}, onSession?: (session: Session) => void) {
     super();
@@ -97,7 +102,14 @@ export class RoamServer extends EventEmitter<{
       options.reconnectTimeoutMs ?? 200,
       options.reconnectTries ?? 10,
     );
+    this.gate = new AdmissionGate(options.admission, this.limits.maxSessions);
+    this.gate.on('report', (r) => this.emit('admission', r));
     if (onSession) this.on('session', onSession);
+  }
+
+  /** What admission control did so far (counters), and the table's make-up now. */
+  get admissionCounters() {
+    return this.gate.snapshot(this.handshaking.size);
   }
 
   /** Listens for flowpaths; resolves once listening. */
@@ -181,10 +193,12 @@ export class RoamServer extends EventEmitter<{
   }
 
   private accept(socket: Socket): void {
+    const source = this.gate.accept(socket, this.handshaking); // admission hook
+    if (source === undefined) return;
     this.handshaking.add(socket);
     const path = new Flowpath(socket, this.options);
     firstFrame(path, this.limits.handshakeTimeoutMs)
-      .then((frame) => {
+      .then(async (frame) => {
         if (frame.type !== 'hello') {
           path.fail('expected HELLO', {
             code: ErrorCode.PROTOCOL,
@@ -192,14 +206,26 @@ export class RoamServer extends EventEmitter<{
           });
           return;
         }
-        if (frame.mode === 'new') this.newSession(path, frame);
-        else this.attach(path, frame);
+        if (frame.mode !== 'new') return this.attach(path, frame);
+        // Admission hook: a session, a COOKIE to echo first, or a refusal.
+        const size = this.sessions.size;
+        const hello = await this.gate.admitNew(
+          path,
+          frame,
+          source,
+          size,
+          this.limits.handshakeTimeoutMs,
+        );
+        if (hello) this.newSession(path, hello, source);
       })
       .catch((err: Error) => rootLogger().debug({ err: err.message }, 'handshake failed'))
-      .finally(() => this.handshaking.delete(socket));
+      .finally(() => {
+        this.handshaking.delete(socket);
+        this.gate.handshakeDone(source);
+      });
   }
 
-  private newSession(path: Flowpath, hello: HelloFrame): void {
+  private newSession(path: Flowpath, hello: HelloFrame, source: string): void {
     if (hello.received !== 0) {
       // Checked before anything is made: adoptPath would refuse it, but only after the
       // session existed, and it would be left behind detached.
@@ -209,8 +235,9 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
-    this.supersede(hello.connId.subarray(0, 8).toString('hex'));
-    if (this.sessions.size >= this.limits.maxSessions) {
+    // By source too: a HELLO replayed from elsewhere cannot end one that is not confirmed.
+    this.supersede(`${source} ${hello.connId.subarray(0, 8).toString('hex')}`);
+    if (this.sessions.size - this.gate.leaving >= this.limits.maxSessions) {
       path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
       return;
     }
@@ -259,9 +286,10 @@ export class RoamServer extends EventEmitter<{
       });
       const record = { session, counters: new ReplayWindow() };
       this.sessions.set(session.id, record);
-      const half = connId.subarray(0, 8).toString('hex');
+      const half = `${source} ${connId.subarray(0, 8).toString('hex')}`;
       this.unconfirmed.set(half, session);
       this.control.track(session);
+      this.gate.track(session, source); // admission hook: its standing, evictions
       session.on('migrating', () => this.enforceDetachedBound());
       session.once('close', () => {
         this.sessions.delete(session.id);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import type { AdmissionReport } from '../../src/session/admission/index.js';
 import {

@@ -27,10 +27,13 @@ export const admissionOptionsSchema = z.strictObject({
   unconfirmedTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
   /** Connections that have not completed HELLO, all sources; beyond, the oldest is closed. */
   maxHandshakes: z.number().int().min(1).max(1_000_000).default(4096),
-  /** Connections that have not completed HELLO from one source; beyond, new ones are closed. */
-  maxHandshakesPerSource: z.number().int().min(1).max(1_000_000).default(64),
+  /**
+   * Connections that have not completed HELLO from one source; beyond, new ones are closed.
+   * Per-source defaults leave room for a NAT, or one process opening a hundred sessions at once.
+   */
+  maxHandshakesPerSource: z.number().int().min(1).max(1_000_000).default(256),
   /** Sessions not yet confirmed from one source; beyond, its HELLOs are refused (LIMIT). */
-  maxUnconfirmedPerSource: z.number().int().min(1).max(1_000_000).default(64),
+  maxUnconfirmedPerSource: z.number().int().min(1).max(1_000_000).default(256),
   /** Detached sessions of one source; beyond, its longest-detached expires. */
   maxDetachedPerSource: z.number().int().min(1).max(1_000_000).default(256),
   /** Detached sessions in all; beyond, the longest-detached expires. Default maxSessions / 2. */

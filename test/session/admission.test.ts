@@ -302,6 +302,11 @@ describe('admission options', () => {
     assert.equal(o.unconfirmedTimeoutMs, 5000);
   });
 
+  test('a bad maxSessions is ROAM_BAD_INPUT too', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN])
+      assert.throws(() => resolveAdmissionOptions({}, bad), { code: 'ROAM_BAD_INPUT' });
+  });
+
   for (const [given, key] of [
     [{ cookie: 'sometimes' }, 'admission.cookie'],
     [{ unconfirmedTimeoutMs: 10 }, 'admission.unconfirmedTimeoutMs'],

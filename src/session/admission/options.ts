@@ -52,6 +52,12 @@ export function resolveAdmissionOptions(
   given: unknown,
   maxSessions: number,
 ): ResolvedAdmissionOptions {
+  // The table size admission divides by; the unified options schema will own this check.
+  if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 10_000_000)
+    throw new RoamError(
+      'ROAM_BAD_INPUT',
+      `maxSessions must be an integer within 1..10000000, got ${String(maxSessions)}`,
+    );
   const result = admissionOptionsSchema.safeParse(given ?? {});
   if (!result.success) {
     const lines = result.error.issues.map(

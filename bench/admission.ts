@@ -140,7 +140,7 @@ const pair = (c: number) => ({
 });
 const fmt = (r: Row | undefined) =>
   r
-    ? `${r.attackPerSecond}/s (${r.attemptsPerSecond}/s) | ${r.honestOk}/${HONEST} | ${r.connectP50Ms} / ${r.connectP99Ms} ms | ${r.serverRssMiB} MiB | ${r.sessions}`
+    ? `${r.attackPerSecond}/s (${r.attemptsPerSecond}/s) | ${r.honestOk}/${HONEST} | ${Number.isFinite(r.connectP50Ms) ? `${r.connectP50Ms} / ${r.connectP99Ms} ms` : 'none connected'} | ${r.serverRssMiB} MiB | ${r.sessions}`
     : '- | - | - | - | -';
 const table = LEVELS.map((c) => {
   const { on, off } = pair(c);

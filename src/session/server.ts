@@ -235,8 +235,7 @@ export class RoamServer extends EventEmitter<{
       });
       return;
     }
-    // By source too: a HELLO replayed from elsewhere cannot end one that is not confirmed.
-    this.supersede(`${source} ${hello.connId.subarray(0, 8).toString('hex')}`);
+    this.supersede(hello.connId.subarray(0, 8).toString('hex'));
     if (this.sessions.size - this.gate.leaving >= this.limits.maxSessions) {
       path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
       return;
@@ -286,7 +285,7 @@ export class RoamServer extends EventEmitter<{
       });
       const record = { session, counters: new ReplayWindow() };
       this.sessions.set(session.id, record);
-      const half = `${source} ${connId.subarray(0, 8).toString('hex')}`;
+      const half = connId.subarray(0, 8).toString('hex');
       this.unconfirmed.set(half, session);
       this.control.track(session);
       this.gate.track(session, source); // admission hook: its standing, evictions

@@ -95,6 +95,18 @@ test("cookie 'always': the client echoes once, transparently, and moves 1 MB eac
   assert.equal(s.sessions.length, 1);
 });
 
+test("cookie 'always' with early data: the bytes written before WELCOME go again after the echo", async (t) => {
+  const s = await serve(t, { admission: { cookie: 'always' } });
+  const client = connect({ host: '127.0.0.1', port: s.port });
+  t.after(() => client.destroy());
+  // Written at once, before the handshake: the first 64 KiB leave as early data behind the
+  // first HELLO, which the server answers with COOKIE and drops.
+  const [sent, received] = await Promise.all([writeRandom(client, SIZE), readAll(client)]);
+  assert.deepEqual(received, { length: SIZE, sha256: sent });
+  assert.equal(s.server.admissionCounters.cookiesAccepted, 1);
+  assert.equal(s.sessions.length, 1, 'one session, its stream once');
+});
+
 test('a HELLO with early data that never echoes its cookie gets COOKIE and no session', async (t) => {
   const s = await serve(t, { admission: { cookie: 'always' } });
   const tracker = new SocketTracker(t);

@@ -304,7 +304,12 @@ test('a peer that stops reading: bounded memory, its flowpath closed, others una
 
 test('a peer that pings without reading cannot make the server queue pongs', async (t) => {
   captureWarnings(t);
-  const h = await startHonest(t, { handshakeTimeoutMs: HANDSHAKE_MS });
+  // This peer never confirms its session (pings are not a confirmation): on a loaded host
+  // the flood outlasts admission's unconfirmedTimeoutMs, which would end it before the check.
+  const h = await startHonest(t, {
+    handshakeTimeoutMs: HANDSHAKE_MS,
+    admission: { unconfirmedTimeoutMs: 600_000 },
+  });
   const { attack: result } = await duringTransfer(h, async () => {
     const socket = await rawConnect(h.tracker, h.port);
     socket.on('error', () => undefined);

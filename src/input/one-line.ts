@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { nearestName } from './nearest.js';
+import { nearest } from './issues.js';
 
 /**
  * One line for the first problem of a failed parse: the field, the rule it broke and what
@@ -18,7 +18,7 @@ export function oneLine(
   if (issue.code === 'unrecognized_keys') {
     const valid = schema ? keysAt(schema, issue.path) : [];
     const key = issue.keys[0] ?? '';
-    const hint = nearestName(key, valid);
+    const hint = nearest(key, valid);
     const where = field ? ` in ${field}` : '';
     return `unknown ${noun} ${key}${where}${hint ? ` (did you mean ${hint}?)` : ''}`;
   }

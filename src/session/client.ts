@@ -494,25 +494,34 @@ class ClientDriver {
     const path = new Flowpath(socket, this.opts);
     const control = await this.control?.address(socket.localAddress);
     // HELLO and the early data leave together, in one segment when they fit.
-    socket.cork();
-    try {
-      path.send(
-        newHello({
-          clientHalf,
-          share,
-          nonce: clientNonce,
-          recvWindow: this.session.receiveWindow,
-          controlAddr: control ?? null,
-          multipath: this.session.expectMultipath,
-        }),
-      );
-      this.session.beginEarly(path);
-    } finally {
-      socket.uncork();
-    }
+    const hello = newHello({
+      clientHalf,
+      share,
+      nonce: clientNonce,
+      recvWindow: this.session.receiveWindow,
+      controlAddr: control ?? null,
+      multipath: this.session.expectMultipath,
+    });
+    const sendHello = (cookie?: Buffer) => {
+      socket.cork();
+      try {
+        if (cookie) path.send({ type: 'cookie', cookie });
+        path.send(hello);
+        this.session.beginEarly(path);
+      } finally {
+        socket.uncork();
+      }
+    };
+    sendHello();
     let welcome;
     try {
       welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+      // Admission hook: a server under load asks for its cookie back first (docs/protocol.md).
+      for (let n = 0; welcome.type === 'cookie' && n < 2; n++) {
+        this.session.abandonEarly();
+        sendHello(welcome.cookie);
+        welcome = await firstFrame(path, this.opts.connectTimeoutMs);
+      }
     } catch (err) {
       // Bytes that are no roam frame at all: another kind of server. No retry helps.
       if (path.notRoam)

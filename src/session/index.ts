@@ -17,3 +17,9 @@ export type { SchedulerName } from '../multipath/scheduler.js';
 export { type ClientTlsOptions, publicKeyPin, type ServerTlsOptions } from './tls.js';
 export type { NamesOption } from './names/locator.js';
 export { publishServerName, type ServerNameOptions } from './names/server-name.js';
+export {
+  admissionOptionsSchema,
+  type AdmissionOptions,
+  type AdmissionReport,
+  type AdmissionSnapshot,
+} from './admission/index.js';

@@ -5,6 +5,7 @@ import { RoamError } from '../errors.js';
 import { oneLine } from '../input/one-line.js';
 import { type SchedulerName, SCHEDULERS } from '../multipath/scheduler.js';
 import { INITIAL_WINDOW } from '../wire/index.js';
+import { admissionOptionsSchema } from './admission/options.js';
 
 /**
  * The one schema of every option a session, a client (`connect`) and a server
@@ -180,6 +181,7 @@ export const serverOptionsSchema = z.strictObject({
   maxFlowpaths: integer(1, 1024).optional(),
   scheduler: scheduler.optional(),
   multipath: multipath.optional(),
+  admission: admissionOptionsSchema.optional(),
 });
 
 export const listenOptionsSchema = z.strictObject({

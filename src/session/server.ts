@@ -23,6 +23,7 @@ import { ReplayWindow } from './replay-window.js';
 import { newKeyShare, nonce } from './secret.js';
 import { type MultipathSessionOptions, Session } from './session.js';
 import type { ServerTlsOptions } from './tls.js';
+import { type AdmissionOptions, type AdmissionReport, AdmissionGate } from './admission/index.js';
 
 export interface ServerOptions extends Partial<SessionOptions> {
   /** As net's; true by default (docs/session.md, differences from net). */
@@ -49,6 +50,8 @@ export interface ServerOptions extends Partial<SessionOptions> {
   scheduler?: SchedulerName;
   /** Other multipath settings of the server's sessions. */
   multipath?: Omit<MultipathSessionOptions, 'scheduler'>;
+  /** Admission control (cookies under load, eviction order, per-source limits): docs/session.md. */
+  admission?: AdmissionOptions;
 }
 
 interface SessionRecord {
@@ -64,11 +67,14 @@ const EXPIRED_MEMORY = 4096;
  * resumes one or adds a path), keeps the session table within its bounds, and when its own
  * address changes (`move`), listens at the new one and sends each client a RECONNECT.
  */
-export class RoamServer extends EventEmitter<{
+interface ServerEvents {
   session: [Session];
   error: [Error];
   listening: [];
-}> {
+  admission: [AdmissionReport];
+}
+
+export class RoamServer extends EventEmitter<ServerEvents> {
   readonly options: SessionOptions;
   private readonly limits: Required<
     Pick<ServerOptions, 'maxSessions' | 'maxDetachedBytes' | 'handshakeTimeoutMs'>
@@ -88,6 +94,7 @@ export class RoamServer extends EventEmitter<{
   private advertise: { host: string; port: number }[];
   private readonly maxFlowpaths: number;
   private readonly multipath: MultipathSessionOptions;
+  private readonly gate: AdmissionGate;
 
   private readonly allowHalfOpen: boolean | undefined;
 
@@ -109,6 +116,8 @@ export class RoamServer extends EventEmitter<{
       options.reconnectTimeoutMs ?? 200,
       options.reconnectTries ?? 10,
     );
+    this.gate = new AdmissionGate(options.admission, this.limits.maxSessions);
+    this.gate.on('report', (r) => this.emit('admission', r));
     if (onSession) this.on('session', onSession);
   }
 
@@ -117,10 +126,7 @@ export class RoamServer extends EventEmitter<{
    * chain, where it was once logged as a failed handshake: as with net, it reaches the
    * process as an uncaught exception.
    */
-  override emit<K extends 'session' | 'error' | 'listening'>(
-    event: K,
-    ...args: K extends 'session' ? [Session] : K extends 'error' ? [Error] : []
-  ): boolean {
+  override emit<K extends keyof ServerEvents>(event: K, ...args: ServerEvents[K]): boolean {
     try {
       return (super.emit as (e: string, ...a: unknown[]) => boolean)(event, ...args);
     } catch (err) {
@@ -129,6 +135,11 @@ export class RoamServer extends EventEmitter<{
       });
       return true;
     }
+  }
+
+  /** What admission control did so far (counters), and the table's make-up now. */
+  get admissionCounters() {
+    return this.gate.snapshot(this.handshaking.size);
   }
 
   /** Listens for flowpaths; resolves once listening. */
@@ -223,10 +234,12 @@ export class RoamServer extends EventEmitter<{
   }
 
   private accept(socket: Socket): void {
+    const source = this.gate.accept(socket, this.handshaking); // admission hook
+    if (source === undefined) return;
     this.handshaking.add(socket);
     const path = new Flowpath(socket, this.options);
     firstFrame(path, this.limits.handshakeTimeoutMs)
-      .then((frame) => {
+      .then(async (frame) => {
         if (frame.type !== 'hello') {
           path.fail('expected HELLO', {
             code: ErrorCode.PROTOCOL,
@@ -234,19 +247,31 @@ export class RoamServer extends EventEmitter<{
           });
           return;
         }
-        if (frame.mode === 'new') this.newSession(path, frame);
-        else this.attach(path, frame);
+        if (frame.mode !== 'new') return this.attach(path, frame);
+        // Admission hook: a session, a COOKIE to echo first, or a refusal.
+        const size = this.sessions.size;
+        const hello = await this.gate.admitNew(
+          path,
+          frame,
+          source,
+          size,
+          this.limits.handshakeTimeoutMs,
+        );
+        if (hello) this.newSession(path, hello, source);
       })
       .catch((err: Error) => rootLogger().debug({ err: err.message }, 'handshake failed'))
-      .finally(() => this.handshaking.delete(socket));
+      .finally(() => {
+        this.handshaking.delete(socket);
+        this.gate.handshakeDone(source);
+      });
   }
 
-  private newSession(path: Flowpath, hello: HelloFrame): void {
+  private newSession(path: Flowpath, hello: HelloFrame, source: string): void {
     // Cheap refusals first: a malformed HELLO (refused below) supersedes nothing, and a
     // server at its limit does no key agreement.
     if (hello.received === 0) {
       this.supersede(hello.connId.subarray(0, 8).toString('hex'));
-      if (this.sessions.size >= this.limits.maxSessions) {
+      if (this.sessions.size - this.gate.leaving >= this.limits.maxSessions) {
         path.fail('session limit', { code: ErrorCode.LIMIT, reason: 'too many sessions' });
         return;
       }
@@ -283,6 +308,7 @@ export class RoamServer extends EventEmitter<{
       const half = connId.subarray(0, 8).toString('hex');
       this.unconfirmed.set(half, session);
       this.control.track(session);
+      this.gate.track(session, source); // admission hook: its standing, evictions
       session.on('migrating', () => this.enforceDetachedBound());
       session.onDestroyed = (err) => {
         this.sessions.delete(session.id);

@@ -77,7 +77,8 @@ export function askControl(name: string, req: ControlRequest, timeoutMs = 5000):
       clearTimeout(timer);
       try {
         const r = JSON.parse(buf) as { ok?: unknown; error?: string; code?: string };
-        if (r.error !== undefined) reject(new RoamError(knownCode(r.code, 'ROAM_BAD_INPUT'), r.error));
+        if (r.error !== undefined)
+          reject(new RoamError(knownCode(r.code, 'ROAM_BAD_INPUT'), r.error));
         else resolve(r.ok);
       } catch {
         reject(new RoamError(NOT_RUNNING, `tunnel ${name} gave an unreadable answer`));

@@ -13,6 +13,7 @@ import {
 } from './fields.js';
 import {
   ACK_LENGTH,
+  COOKIE_LENGTH,
   DATA_FIXED_LENGTH,
   ERROR_FIXED_LENGTH,
   FLAG_FIN,
@@ -103,6 +104,12 @@ export function encodeFrame(frame: Frame): Buffer[] {
       buf.writeUInt32BE(frame.cost, HEADER_LENGTH + 4);
       return [buf];
     }
+    case 'cookie': {
+      checkBytes('cookie.cookie', frame.cookie, COOKIE_LENGTH);
+      const buf = start(FrameType.COOKIE, 0, COOKIE_LENGTH);
+      frame.cookie.copy(buf, HEADER_LENGTH);
+      return [buf];
+    }
     case 'error': {
       checkUint('error.code', frame.code, U16_MAX);
       if (typeof frame.reason !== 'string') throw badInput('error.reason must be a string');
@@ -144,6 +151,8 @@ export function encodedLength(frame: Frame): number {
       return HEADER_LENGTH + 1 + ADDR_LENGTH * frame.addresses.length;
     case 'path-status':
       return HEADER_LENGTH + PATH_STATUS_LENGTH;
+    case 'cookie':
+      return HEADER_LENGTH + COOKIE_LENGTH;
   }
 }
 

@@ -29,6 +29,7 @@ export const FrameType = {
   PATH_ACK: 0x08,
   ADDRESSES: 0x09,
   PATH_STATUS: 0x0a,
+  COOKIE: 0x0b,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -58,6 +59,8 @@ export const PING_LENGTH = 4;
 export const ERROR_FIXED_LENGTH = 2;
 export const PATH_ACK_LENGTH = 16;
 export const PATH_STATUS_LENGTH = 8;
+/** COOKIE body: the cookie itself (docs/protocol.md, "Admission under load"). */
+export const COOKIE_LENGTH = 32;
 /** Most addresses one ADDRESSES frame carries. */
 export const MAX_ADDRESSES = 16;
 
@@ -206,7 +209,20 @@ export interface PathStatusFrame {
   cost: number;
 }
 
+/**
+ * Admission under load (additive in version 2). Server → client, in answer to HELLO mode
+ * new: "echo this before your HELLO". Client → server, on the same flowpath: the echo, right
+ * before the same HELLO again. The cookie is opaque to the client (the server's MAC over the
+ * client's address, a coarse time and the HELLO's connId half and nonce).
+ */
+export interface CookieFrame {
+  type: 'cookie';
+  /** 32 bytes. */
+  cookie: Buffer;
+}
+
 export type Frame =
+  | CookieFrame
   | HelloFrame
   | WelcomeFrame
   | DataFrame

@@ -21,6 +21,8 @@ export { ID_LENGTH, KEY_LENGTH, PROOF_LENGTH, U48_MAX } from './fields.js';
 export {
   type AckFrame,
   type AddressesFrame,
+  COOKIE_LENGTH,
+  type CookieFrame,
   type DataFrame,
   DATA_FIXED_LENGTH,
   type ErrorFrame,

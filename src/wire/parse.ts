@@ -3,6 +3,7 @@ import { malformed, WireError, WireErrorCode } from './errors.js';
 import { isZero, KEY_LENGTH, PROOF_LENGTH, U48_MAX } from './fields.js';
 import {
   ACK_LENGTH,
+  COOKIE_LENGTH,
   DATA_FIXED_LENGTH,
   ERROR_FIXED_LENGTH,
   FLAG_FIN,
@@ -130,6 +131,8 @@ export function parseBody(type: number, flags: number, body: Buffer): Frame {
         cost: body.readUInt32BE(4),
       };
     }
+    case FrameType.COOKIE:
+      return { type: 'cookie', cookie: copy(body, 0, COOKIE_LENGTH) };
     case FrameType.HELLO:
       return parseHello(body, flags);
     case FrameType.WELCOME:
@@ -213,6 +216,7 @@ const FIXED_LENGTH: Partial<Record<number, number>> = {
   [FrameType.PATH_ACK]: PATH_ACK_LENGTH,
   [FrameType.ADDRESSES]: 1,
   [FrameType.PATH_STATUS]: PATH_STATUS_LENGTH,
+  [FrameType.COOKIE]: COOKIE_LENGTH,
 };
 
 const NAMES: Partial<Record<number, string>> = Object.fromEntries(

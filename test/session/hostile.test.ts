@@ -304,7 +304,12 @@ test('a peer that stops reading: bounded memory, its flowpath closed, others una
 
 test('a peer that pings without reading cannot make the server queue pongs', async (t) => {
   captureWarnings(t);
-  const h = await startHonest(t, { handshakeTimeoutMs: HANDSHAKE_MS });
+  // This peer never confirms its session (pings are not a confirmation): on a loaded host
+  // the flood outlasts admission's unconfirmedTimeoutMs, which would end it before the check.
+  const h = await startHonest(t, {
+    handshakeTimeoutMs: HANDSHAKE_MS,
+    admission: { unconfirmedTimeoutMs: 600_000 },
+  });
   const { attack: result } = await duringTransfer(h, async () => {
     const socket = await rawConnect(h.tracker, h.port);
     socket.on('error', () => undefined);
@@ -353,9 +358,15 @@ test('a peer that pings without reading cannot make the server queue pongs', asy
   assert.deepEqual(h.pathDowns, []);
 });
 
+// With admission control off: the table of before. With it on (the default), such a flood
+// gets COOKIE under pressure and evicts its own unconfirmed sessions (admission-server.test).
 test('a new-session flood stops at maxSessions with LIMIT', async (t) => {
   const log = captureWarnings(t);
-  const h = await startHonest(t, { handshakeTimeoutMs: HANDSHAKE_MS, maxSessions: 4 });
+  const h = await startHonest(t, {
+    handshakeTimeoutMs: HANDSHAKE_MS,
+    maxSessions: 4,
+    admission: { enabled: false },
+  });
   const { attack: seen } = await duringTransfer(h, () =>
     inBatches(Array.from({ length: 10 }), 1, () =>
       attack(h.tracker, h.port, helloBytes(), { stopAtWelcome: true }),

@@ -144,7 +144,7 @@ test('after an error the decoder stays failed', () => {
 test('frames before a bad one in the same chunk are still emitted', () => {
   const decoder = new FrameDecoder();
   const seen: Frame[] = [];
-  const bytes = Buffer.concat([encode([{ type: 'ping', id: 1 }]), Buffer.from('0b80', 'hex')]);
+  const bytes = Buffer.concat([encode([{ type: 'ping', id: 1 }]), Buffer.from('0c80', 'hex')]);
   const bad = Buffer.concat([bytes, Buffer.alloc(4)]);
   assert.throws(
     () => {

@@ -144,7 +144,7 @@ test('wrong lengths for fixed-size frames are malformed, from the header', () =>
 });
 
 test('unknown types are rejected', () => {
-  for (const type of [0x00, 0x0b, 0x47, 0xff]) {
+  for (const type of [0x00, 0x0c, 0x47, 0xff]) {
     assert.throws(
       () => [...new FrameDecoder().emitFrames(header(type, 0, 4))],
       code('ROAM_WIRE_TYPE'),

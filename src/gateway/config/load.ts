@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { RoamError } from '../../errors.js';
-import { parseOneLine, yamlErrorLine } from '../../lab/topology/issues.js';
+import { parseOneLine, yamlErrorLine } from '../../input/issues.js';
 import type { GatewayConfig, ProbeTarget } from './model.js';
 import { gatewayConfigSchema } from './schema.js';
 

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { RoamError } from '../../errors.js';
 import { parseCidr } from '../../net/ipv4.js';
-import { parseOneLine, yamlErrorLine } from './issues.js';
+import { parseOneLine, yamlErrorLine } from '../../input/issues.js';
 import type { DirectionSpec, Endpoint, Topology } from './model.js';
 import { type TopologyInput, type TopologyParsed, topologySchema } from './schema.js';
 import { resolveTracePath } from './trace-path.js';

@@ -12,6 +12,7 @@
 // admission on (the default) and off (the table of before: the anchor), in the same run.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab } from '../src/lab/lab.js';
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 import {
   ADMISSION_PEER,
@@ -22,11 +23,32 @@ import {
 } from './workers/admission-lab.js';
 import { type LineEvent, LinesProcess } from './workers/lines-process.js';
 
-const LEVELS = (process.env.BENCH_LEVELS ?? '0,4,16,64,128').split(',').map(Number);
-const HONEST = Number(process.env.BENCH_HONEST ?? 50);
-const SIZE = Number(process.env.BENCH_SIZE ?? 64 * 1024);
-const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 8000);
-const MAX_SESSIONS = Number(process.env.BENCH_MAX_SESSIONS ?? 500);
+const { values: opt } = benchOptions({
+  name: 'admission',
+  summary:
+    'honest clients during an abandoned-session flood: success rate, connect p99 and server RSS against the attack rate, admission on and off (root, lab)',
+  variables: {
+    BENCH_LEVELS: option.numbers([0, 4, 16, 64, 128], 'attackers at a time, one row each', {
+      integer: true,
+      min: 0,
+    }),
+    BENCH_HONEST: option.number(50, 'honest clients per row', { integer: true, min: 1 }),
+    BENCH_SIZE: option.number(64 * 1024, 'bytes each honest client sends and gets back', {
+      integer: true,
+      min: 1,
+    }),
+    BENCH_WARMUP_MS: option.number(8000, 'attack time before the honest clients start, ms', {
+      integer: true,
+      min: 0,
+    }),
+    BENCH_MAX_SESSIONS: option.number(500, "the server's maxSessions", { integer: true, min: 1 }),
+  },
+});
+const LEVELS = opt.BENCH_LEVELS;
+const HONEST = opt.BENCH_HONEST;
+const SIZE = opt.BENCH_SIZE;
+const WARMUP_MS = opt.BENCH_WARMUP_MS;
+const MAX_SESSIONS = opt.BENCH_MAX_SESSIONS;
 const PORT = '7470';
 const MODES = ['on', 'off'] as const;
 type Mode = (typeof MODES)[number];

@@ -20,13 +20,25 @@ import { join } from 'node:path';
 import { packageRoot } from '../src/package-root.js';
 import { askControl } from '../src/tunnel/control-socket.js';
 import { formatKey, generateKeyPair } from '../src/tunnel/keys.js';
-import { MultipathLab, SERVER_IP, SETTING_1 } from './multipath/lab.js';
+import { benchOptions, option } from './lib/options.js';
+import { LAB_OPTIONS, MultipathLab, SERVER_IP, SETTING_1 } from './multipath/lab.js';
 import { publish } from './report.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const { values: opt } = benchOptions({
+  name: 'tunnel-paths',
+  summary:
+    'a TCP flow inside roam tunnel over two lab paths: failover gap (stall, down) against MPTCP, and the aggregate table (root, iperf3, mptcpize)',
+  variables: {
+    ...LAB_OPTIONS,
+    BENCH_SECONDS: option.number(10, 'seconds of each iperf3 download', { integer: true, min: 1 }),
+    BENCH_ONLY: option.text(undefined, 'aggregate: run the aggregate table alone', {
+      oneOf: ['aggregate'],
+    }),
+  },
+});
+const SECONDS = opt.BENCH_SECONDS;
 const FAULT_AFTER_MS = 3000;
-/** BENCH_ONLY=aggregate: the aggregate table alone. */
-const ONLY_AGGREGATE = process.env.BENCH_ONLY === 'aggregate';
+const ONLY_AGGREGATE = opt.BENCH_ONLY === 'aggregate';
 const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 const dir = mkdtempSync(join(tmpdir(), 'roam-bench-tunnel-paths-'));
 process.env.ROAM_TUNNEL_STATE_DIR = join(dir, 'state');

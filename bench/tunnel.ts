@@ -10,9 +10,18 @@ import { newLabId } from '../src/lab/plan/names.js';
 import { run, runSteps } from '../src/lab/system/run.js';
 import { packageRoot } from '../src/package-root.js';
 import { formatKey, generateKeyPair } from '../src/tunnel/keys.js';
+import { benchOptions, option } from './lib/options.js';
 import { publish } from './report.js';
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const { values: opt } = benchOptions({
+  name: 'tunnel',
+  summary:
+    'roam tunnel against wireguard-go and OpenVPN 2.6 on one unshaped veth: TCP Gbit/s, CPU per GB, idle latency (root, iperf3, openvpn, wireguard-go)',
+  variables: {
+    BENCH_SECONDS: option.number(8, 'seconds of each iperf3 run', { integer: true, min: 1 }),
+  },
+});
+const SECONDS = opt.BENCH_SECONDS;
 const id = newLabId();
 const A = `${id}-ta`;
 const B = `${id}-tb`;

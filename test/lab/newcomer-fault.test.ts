@@ -25,6 +25,20 @@ const CLI = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
 describe('atomic faults and lab exec signals', { skip: labSkipReason() }, () => {
   let lab: Lab;
   const snapshot = (): Promise<NetSnapshot> => netSnapshot(labNamespaceList(lab.state));
+  /**
+   * The lab once the kernel has finished reacting to the last applied fault (a link that
+   * came up gets its carrier, and its routes lose `linkdown`, a moment later): the first of
+   * two listings in a row that agree. A refused fault must leave exactly that.
+   */
+  const settled = async (): Promise<NetSnapshot> => {
+    let last = await snapshot();
+    for (let i = 0; i < 100; i++) {
+      const next = await snapshot();
+      if (JSON.stringify(next) === JSON.stringify(last)) return next;
+      last = next;
+    }
+    throw new Error('the lab did not settle after 100 listings');
+  };
 
   before(async () => {
     lab = await Lab.up(simpleTopology({ name: 'newcomer' }));
@@ -133,7 +147,7 @@ describe('atomic faults and lab exec signals', { skip: labSkipReason() }, () => 
     let refused = 0;
     await fc.assert(
       fc.asyncProperty(faultArb, async (f) => {
-        const before = await snapshot();
+        const before = await settled();
         try {
           await lab.fault(f.link, f.kind, f.value, { side: f.side, direction: f.direction });
           return; // applied: the state may change, which the next run starts from

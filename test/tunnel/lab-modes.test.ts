@@ -8,8 +8,9 @@ const skip = labSkipReason();
 
 /** Goodput in Mbit/s of iperf3 TCP through the tunnel to the target (first second omitted). */
 async function goodput(lab: Lab, seconds: number, streams = 1): Promise<number> {
-  // iperf3's server refuses a test while it still closes the previous one ('busy', or a
-  // reset of the new control connection): try again then.
+  // iperf3's server refuses a test while it still closes the previous one ('busy', a reset
+  // of the new control connection, or 'refused' while it reopens its listening socket; CI
+  // saw all three): try again then.
   for (let attempt = 0; ; attempt++) {
     const { stdout } = await lab.exec(
       'client',
@@ -36,7 +37,7 @@ async function goodput(lab: Lab, seconds: number, streams = 1): Promise<number> 
       end: { sum_received?: { bits_per_second: number } };
     };
     if (r.end.sum_received) return r.end.sum_received.bits_per_second / 1e6;
-    if (!/busy|reset/.test(r.error ?? '') || attempt >= 5)
+    if (!/busy|reset|refused/.test(r.error ?? '') || attempt >= 5)
       throw new Error(`iperf3 (${streams} streams): ${r.error ?? 'no result'}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 /** A folder of src/ may import only these (errors.ts, package-root.ts and clock/ are for everyone). */
 const allowed = {
   clock: [],
+  'host-state': [],
   log: [],
   input: [],
   net: [],
@@ -18,8 +19,8 @@ const allowed = {
   names: ['log', 'input'],
   mobility: ['log', 'multipath', 'names'],
   session: ['log', 'input', 'wire', 'stream', 'multipath', 'names', 'mobility'],
-  gateway: ['log', 'input', 'net', 'native'],
-  tunnel: ['log', 'input', 'net', 'native', 'tun'],
+  gateway: ['log', 'input', 'net', 'native', 'host-state'],
+  tunnel: ['log', 'input', 'net', 'native', 'tun', 'host-state'],
   terminal: [],
   demo: ['log', 'terminal', 'lab', 'session', 'mobility', 'multipath'],
 };

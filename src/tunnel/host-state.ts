@@ -1,6 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import {
+  pidAlive,
+  readStateFile,
+  recordedNames,
+  writeStateFile,
+} from '../host-state/state-file.js';
 import { RoamError } from '../errors.js';
 
 /**
@@ -31,46 +37,18 @@ export const stateDir = (name: string): string => join(stateRoot(), name);
 export const controlSocketPath = (name: string): string => join(stateDir(name), 'control.sock');
 
 export function writeState(s: TunnelState): void {
-  const dir = stateDir(s.name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `state.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(s, null, 2), { mode: 0o600 });
-  renameSync(tmp, join(dir, 'state.json'));
+  writeStateFile(stateDir(s.name), s);
 }
 
 export function readState(name: string): TunnelState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(stateDir(name), 'state.json'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as TunnelState;
-  } catch (err) {
-    throw new RoamError(
-      'ROAM_TUNNEL_STATE',
-      `${stateDir(name)}/state.json is corrupt (${(err as Error).message}); remove it and clean up by hand`,
-    );
-  }
+  return readStateFile<TunnelState>(stateDir(name), 'ROAM_TUNNEL_STATE');
 }
 
 export function recordedTunnels(): string[] {
-  try {
-    return readdirSync(stateRoot()).filter((n) => /^[a-z0-9]{1,8}$/.test(n));
-  } catch {
-    return [];
-  }
+  return recordedNames(stateRoot());
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
 
 /** Runs a command; a failure throws ROAM_TUNNEL_SYSTEM unless the command may fail. */
 export function run(c: Command): void {

@@ -1,6 +1,11 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { RoamError } from '../../errors.js';
+import {
+  pidAlive,
+  readStateFile,
+  recordedNames,
+  writeStateFile,
+} from '../../host-state/state-file.js';
 import type { Command } from './command.js';
 
 /**
@@ -31,28 +36,11 @@ export function controlSocketPath(name: string): string {
 }
 
 export function writeGatewayState(state: GatewayState): void {
-  const dir = gatewayStateDir(state.name);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `state.json.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  renameSync(tmp, join(dir, 'state.json'));
+  writeStateFile(gatewayStateDir(state.name), state);
 }
 
 export function readGatewayState(name: string): GatewayState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(gatewayStateDir(name), 'state.json'), 'utf8');
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text) as GatewayState;
-  } catch (err) {
-    throw new RoamError(
-      'ROAM_GATEWAY_STATE',
-      `${gatewayStateDir(name)}/state.json is corrupt (${(err as Error).message}); remove it and clean up by hand`,
-    );
-  }
+  return readStateFile<GatewayState>(gatewayStateDir(name), 'ROAM_GATEWAY_STATE');
 }
 
 export function removeGatewayState(name: string): void {
@@ -61,18 +49,7 @@ export function removeGatewayState(name: string): void {
 
 /** Names of every recorded gateway (running or crashed). */
 export function recordedGateways(): string[] {
-  try {
-    return readdirSync(gatewayStateRoot()).filter((n) => /^[a-z0-9]{1,8}$/.test(n));
-  } catch {
-    return [];
-  }
+  return recordedNames(gatewayStateRoot());
 }
 
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { pidAlive };
